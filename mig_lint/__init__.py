@@ -1,0 +1,4 @@
+"""mig-lint keeps SQLAlchemy migration histories linear."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
