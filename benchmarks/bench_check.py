@@ -1,0 +1,249 @@
+"""Time whole processes: `mig-lint check` against `alembic heads` and a file-reading floor.
+
+    python benchmarks/bench_check.py --sizes 1000 10000 100000 --runs 5
+
+Trees are generated into benchmarks/trees/ (reused when present). For each size, one
+untimed warm-up pass runs every command (it fills the page cache and checks each
+output against the known head), then each timed run calls the commands round-robin.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from generate import generate, revision_ids
+
+HERE = Path(__file__).resolve().parent
+TREES = HERE / "trees"
+SEED = 0
+# t(100k) / t(10k) is 10 for linear growth; allow this much before calling it superlinear.
+LINEAR_GROWTH_MAX = 12.5
+READ_ALL = (
+    "import os,sys\n"
+    "for root, dirs, files in os.walk(os.path.join(sys.argv[1], 'versions')):\n"
+    "    dirs[:] = [d for d in dirs if d != '__pycache__']\n"
+    "    for name in files:\n"
+    "        with open(os.path.join(root, name), encoding='utf-8') as f:\n"
+    "            f.read()\n"
+)
+
+
+class CommandFailed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Command:
+    column: str
+    argv: tuple[str, ...]
+
+
+def _executable(option: str | None, name: str) -> str | None:
+    if option:
+        return option
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def _interpreter(script: str) -> str:
+    """The Python a console script runs on (its shebang), so the floor starts the same one."""
+    try:
+        with open(script, "rb") as f:
+            first = f.readline().decode("utf-8", "replace").strip()
+    except OSError:
+        return sys.executable
+    path = first[2:].strip() if first.startswith("#!") else ""
+    usable = os.path.basename(path).startswith("python") and os.path.exists(path)
+    return path if usable else sys.executable
+
+
+def ensure_tree(size: int) -> Path:
+    path = TREES / f"alembic-{size}"
+    versions = path / "versions"
+    if (path / "alembic.ini").exists() and versions.is_dir():
+        if sum(1 for n in os.listdir(versions) if n.endswith(".py")) == size:
+            return path
+    print(f"generating {size} revisions into {path} ...", file=sys.stderr)
+    TREES.mkdir(parents=True, exist_ok=True)
+    generate(size, path, SEED)
+    return path
+
+
+def run(cmd: Command) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd.argv, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise CommandFailed(
+            f"command failed with exit {proc.returncode}: {' '.join(cmd.argv)}\n"
+            f"--- stderr ---\n{proc.stderr}\n--- stdout (first 2000 chars) ---\n{proc.stdout[:2000]}"
+        )
+    return elapsed, proc.stdout
+
+
+def sanity_notes(column: str, stdout: str, size: int, head: str) -> list[str]:
+    """Facts a correct tool states about the generated linear tree, as notes when they differ."""
+    if column == "alembic" and stdout.strip() != f"{head} (head)":
+        return [f"alembic heads at {size}: expected {head!r} (head), got {stdout.strip()[:200]!r}"]
+    if column != "mig-lint":
+        return []
+    try:
+        report = json.loads(stdout)
+        tree = report["trees"][0]
+        got = (len(report["trees"]), tree["revisions"], tree["heads"], tree["linear"], report["findings"])
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        return [f"mig-lint at {size}: unreadable JSON report ({e!r}): {stdout[:200]!r}"]
+    want: tuple[object, ...] = (1, size, [head], True, [])
+    return [] if got == want else [f"mig-lint at {size}: expected {want}, got {str(got)[:500]}"]
+
+
+def bench_size(
+    size: int, commands: list[Command], runs: int, warmup: int
+) -> tuple[dict[str, float], list[str]]:
+    head = revision_ids(size, SEED)[-1]
+    notes: list[str] = []
+    for i in range(warmup):
+        for cmd in commands:
+            _, stdout = run(cmd)
+            if i == 0:
+                notes += sanity_notes(cmd.column, stdout, size, head)
+    times: dict[str, list[float]] = {cmd.column: [] for cmd in commands}
+    for i in range(runs):
+        for cmd in commands:
+            times[cmd.column].append(run(cmd)[0])
+        print(f"  {size}: run {i + 1}/{runs} done", file=sys.stderr)
+    return {col: statistics.median(ts) for col, ts in times.items()}, notes
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else format(value, spec) + suffix
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def render_table(results: dict[int, dict[str, float]]) -> list[str]:
+    lines = [
+        "| revisions | mig-lint (s) | alembic heads (s) | floor: read all (s) | python -c pass (s) "
+        "| alembic / mig-lint | mig-lint / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, med in results.items():
+        mig, alembic, floor = med.get("mig-lint"), med.get("alembic"), med.get("floor")
+        lines.append(
+            f"| {size:,} | {_fmt(mig, '.3f')} | {_fmt(alembic, '.3f')} | {_fmt(floor, '.3f')} "
+            f"| {_fmt(med.get('startup'), '.3f')} | {_fmt(_ratio(alembic, mig), '.1f')} "
+            f"| {_fmt(_ratio(mig, floor), '.2f')} |"
+        )
+    return lines
+
+
+def evaluate_targets(results: dict[int, dict[str, float]]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured value, holds) with holds None when the sizes needed were not run."""
+    r10k, r1k, r100k = results.get(10000, {}), results.get(1000, {}), results.get(100000, {})
+    speedup = _ratio(r10k.get("alembic"), r10k.get("mig-lint"))
+    to_floor = _ratio(r10k.get("mig-lint"), r10k.get("floor"))
+    small = r1k.get("mig-lint")
+    growth = _ratio(r100k.get("mig-lint"), r10k.get("mig-lint"))
+    return [
+        ("10,000: alembic heads / mig-lint >= 10", _fmt(speedup, ".1f", "x"),
+         None if speedup is None else speedup >= 10),
+        ("10,000: mig-lint / floor <= 2", _fmt(to_floor, ".2f", "x"),
+         None if to_floor is None else to_floor <= 2),
+        ("1,000: mig-lint < 0.15 s", _fmt(small, ".3f", " s"), None if small is None else small < 0.15),
+        (f"growth t(100k) / t(10k) about 10 (<= {LINEAR_GROWTH_MAX})", _fmt(growth, ".1f"),
+         None if growth is None else growth <= LINEAR_GROWTH_MAX),
+    ]
+
+
+def render_targets(targets: list[tuple[str, str, bool | None]]) -> list[str]:
+    lines = ["| target | measured | holds |", "|---|---:|---|"]
+    for name, value, holds in targets:
+        lines.append(f"| {name} | {value} | {'-' if holds is None else 'yes' if holds else 'NO'} |")
+    return lines
+
+
+def _alembic_version(alembic: str) -> str:
+    proc = subprocess.run([alembic, "--version"], capture_output=True, text=True)
+    return (proc.stdout or proc.stderr).strip() or "alembic ?"
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed passes per size (default 1)")
+    parser.add_argument("--out-md", type=Path, help="also write the markdown report here")
+    parser.add_argument("--mig-lint", help="mig-lint executable (default: next to sys.executable or on PATH)")
+    parser.add_argument("--alembic", help="alembic executable (default: next to sys.executable)")
+    parser.add_argument("--skip-alembic-above", type=int, metavar="N", help="no alembic run for sizes > N")
+    parser.add_argument("--check-targets", action="store_true", help="exit 1 when a target fails")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        parser.error("--runs must be >= 1 and --warmup >= 0")
+    return args
+
+
+def _commands(args: argparse.Namespace, mig_lint: str, alembic: str, tree: Path, size: int) -> list[Command]:
+    python = _interpreter(mig_lint)
+    commands = [Command("mig-lint", (mig_lint, "check", "--format", "json", str(tree)))]
+    if args.skip_alembic_above is None or size <= args.skip_alembic_above:
+        commands.append(Command("alembic", (alembic, "-c", str(tree / "alembic.ini"), "heads")))
+    commands.append(Command("startup", (python, "-c", "pass")))
+    commands.append(Command("floor", (python, "-c", READ_ALL, str(tree))))
+    return commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    mig_lint = _executable(args.mig_lint, "mig-lint")
+    alembic = args.alembic or str(Path(sys.executable).parent / "alembic")
+    if mig_lint is None:
+        print("mig-lint not found: pip install . in this venv, or pass --mig-lint PATH", file=sys.stderr)
+        return 1
+    needs_alembic = any(args.skip_alembic_above is None or s <= args.skip_alembic_above for s in args.sizes)
+    if needs_alembic and not os.path.exists(alembic):
+        print(f"alembic not found at {alembic}: pip install alembic, or pass --alembic PATH", file=sys.stderr)
+        return 1
+    results: dict[int, dict[str, float]] = {}
+    notes: list[str] = []
+    try:
+        for size in args.sizes:
+            tree = ensure_tree(size)
+            results[size], size_notes = bench_size(size, _commands(args, mig_lint, alembic, tree, size),
+                                                   args.runs, args.warmup)
+            notes += size_notes
+    except CommandFailed as e:
+        print(e, file=sys.stderr)
+        return 1
+    targets = evaluate_targets(results)
+    lines = [
+        f"Median of {args.runs} runs, whole processes; Python {platform.python_version()}, "
+        f"{_alembic_version(alembic) if needs_alembic else 'alembic not run'}, {os.cpu_count()} CPUs.",
+        "",
+        *render_table(results),
+        "",
+        *render_targets(targets),
+        *([""] + [f"- note: {n}" for n in notes] if notes else []),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.out_md:
+        args.out_md.write_text(text)
+    failed = any(holds is False for _, _, holds in targets)
+    return 1 if args.check_targets and failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""`mig-lint check`: discover trees, read them, build graphs, run the rules."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mig_lint.config import Config
+from mig_lint.discover import DiscoveryError
+from mig_lint.discover import TreeSpec
+from mig_lint.discover import discover
+from mig_lint.graph import Graph
+from mig_lint.graph import build_graph
+from mig_lint.model import Finding
+from mig_lint.model import Tree
+from mig_lint.rules import is_ignored_for_file
+from mig_lint.rules import run_rules
+from mig_lint.rules import selected_rules
+from mig_lint.rules.base import RuleContext
+from mig_lint.sources.alembic import read_alembic_tree
+from mig_lint.sources.migrate import read_migrate_tree
+from mig_lint.sources.paths import display_path
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The graphs of every tree found and every finding that survived suppression."""
+
+    graphs: tuple[Graph, ...]
+    findings: tuple[Finding, ...]
+    config: Config
+
+
+def target_paths(paths: Sequence[str], config: Config) -> tuple[str, ...]:
+    """The command line's paths, else the configured ones, else the cwd."""
+    if paths:
+        return tuple(paths)
+    if config.paths:
+        return tuple(display_path(os.path.join(config.root, p)) for p in config.paths)
+    return (".",)
+
+
+def read_tree(spec: TreeSpec, roots: Sequence[str]) -> Tree:
+    """Read one discovered tree with the reader of its format."""
+    if spec.format == "migrate":
+        return read_migrate_tree(spec.root, roots)
+    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots)
+
+
+def load_graphs(paths: Sequence[str], config: Config) -> tuple[Graph, ...]:
+    """Every tree under the paths, as graphs; DiscoveryError when there is none."""
+    targets = target_paths(paths, config)
+    specs = discover(targets, config.exclude)
+    if not specs:
+        raise DiscoveryError(f"no alembic or migrate migrations found under {', '.join(targets)}")
+    roots = (config.root, os.getcwd())
+    return tuple(build_graph(read_tree(spec, roots)) for spec in specs)
+
+
+def check(paths: Sequence[str], config: Config) -> CheckResult:
+    """Run every selected rule over every tree under `paths`."""
+    graphs = load_graphs(paths, config)
+    rules = selected_rules(config)
+    findings: list[Finding] = []
+    for graph in graphs:
+        findings.extend(run_rules(rules, RuleContext(graph, config, graphs)))
+    kept = _suppress(findings, [g.tree for g in graphs], config)
+    return CheckResult(graphs, tuple(sorted(set(kept), key=_order)), config)
+
+
+def _order(finding: Finding) -> tuple[str, int, int, str, str]:
+    return (finding.path, finding.line, finding.column, finding.code, finding.message)
+
+
+def _suppress(findings: Sequence[Finding], trees: Sequence[Tree], config: Config) -> list[Finding]:
+    inline = {
+        script.path: dict(script.ignores) for tree in trees for script in tree.scripts if script.ignores
+    }
+    shown_root = display_path(config.root)
+    kept = []
+    for finding in findings:
+        codes = inline.get(finding.path, {}).get(finding.line)
+        if codes is not None and (not codes or any(finding.code.startswith(c) for c in codes)):
+            continue
+        if is_ignored_for_file(finding, config, shown_root):
+            continue
+        kept.append(finding)
+    return kept

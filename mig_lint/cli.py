@@ -1,0 +1,137 @@
+"""The `mig-lint` command: parses options, calls one function, maps results to exit codes."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from mig_lint import __version__
+from mig_lint.check import check as run_check
+from mig_lint.check import load_graphs
+from mig_lint.config import Config
+from mig_lint.config import ConfigError
+from mig_lint.config import _codes
+from mig_lint.config import find_config
+from mig_lint.config import load_config
+from mig_lint.discover import DiscoveryError
+
+TRACKER = "https://github.com/mig-lint/mig-lint/issues"
+_FORMAT = click.Choice(["text", "json"])
+
+
+class UsageProblem(click.ClickException):
+    """A usage or configuration error: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"mig-lint: {self.message}", err=True)
+
+
+def _config(config_file: str | None, **overrides: str | None) -> Config:
+    try:
+        config = load_config(config_file if config_file else find_config(os.getcwd()))
+        changes = {key: _codes("command line", "--" + key.replace("_", "-"), value.split(","))
+                   for key, value in overrides.items() if value}
+    except ConfigError as e:
+        raise UsageProblem(str(e)) from None
+    return dataclasses.replace(config, **changes)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mig-lint")
+def cli() -> None:
+    """Keep SQLAlchemy migration histories (alembic and sqlalchemy-migrate) linear."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
+@click.option("--format", "fmt", type=_FORMAT, default="text", show_default=True)
+@click.option("--select", help="Comma-separated code prefixes to check (replaces the configured ones).")
+@click.option("--ignore", help="Comma-separated code prefixes to skip.")
+@click.option("--extend-select", help="Code prefixes to add to the selection.")
+@click.option("--extend-ignore", help="Code prefixes to add to the ignored ones.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str | None, ignore: str | None,
+          extend_select: str | None, extend_ignore: str | None, color: bool | None) -> int:
+    """Report every problem of the migration trees under PATHS (default: the project)."""
+    from mig_lint.report import FORMATS
+    from mig_lint.report.options import ReportOptions
+
+    config = _config(config_file, select=select, ignore=ignore, extend_select=extend_select,
+                     extend_ignore=extend_ignore)
+    try:
+        result = run_check(paths, config)
+    except DiscoveryError as e:
+        raise UsageProblem(str(e)) from None
+    use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
+    click.echo(FORMATS[fmt](result, ReportOptions(color=use_color, version=__version__)), nl=False)
+    return 1 if any(f.severity == "error" for f in result.findings) else 0
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
+@click.option("--format", "fmt", type=click.Choice(["ascii", "dot", "mermaid", "json"]), default="ascii",
+              show_default=True)
+def graph(paths: tuple[str, ...], config_file: str | None, fmt: str) -> int:
+    """Draw the history of each migration tree under PATHS."""
+    from mig_lint.report.history import GRAPH_FORMATS
+    from mig_lint.report.history import render_json
+
+    config = _config(config_file)
+    try:
+        graphs = load_graphs(paths, config)
+    except DiscoveryError as e:
+        raise UsageProblem(str(e)) from None
+    if fmt == "json":
+        click.echo(render_json(graphs), nl=False)
+    else:
+        click.echo("\n".join(GRAPH_FORMATS[fmt](g) for g in graphs), nl=False)
+    return 0
+
+
+@cli.command()
+@click.argument("code", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def rules(code: str | None, fmt: str) -> int:
+    """List every rule, or print the documentation of the rule CODE."""
+    from mig_lint.report.rules_doc import render_markdown
+    from mig_lint.report.rules_doc import render_rule
+    from mig_lint.report.rules_doc import render_table
+    from mig_lint.rules import ALL_RULES
+    from mig_lint.rules import RULES_BY_CODE
+
+    if code is None:
+        click.echo(render_markdown(ALL_RULES) if fmt == "markdown" else render_table(ALL_RULES), nl=False)
+        return 0
+    found = RULES_BY_CODE.get(code.upper()) or next((r for r in ALL_RULES if r.name == code), None)
+    if found is None:
+        raise UsageProblem(f"no rule {code!r}; `mig-lint rules` lists them")
+    click.echo(render_markdown([found]) if fmt == "markdown" else render_rule(found), nl=False)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 clean, 1 errors found, 2 usage)."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="mig-lint",
+                          standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except BrokenPipeError:  # pragma: no cover (depends on the reader closing early)
+        return 1
+    except Exception as e:  # noqa: BLE001 - the one top-level guard
+        click.echo(f"mig-lint: internal error: {type(e).__name__}: {e} (please report it at {TRACKER})", err=True)
+        return 3
+    return result if isinstance(result, int) else 0

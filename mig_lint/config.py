@@ -1,0 +1,256 @@
+"""`[tool.mig-lint]` in pyproject.toml or `[mig-lint]` in setup.cfg -> one frozen `Config`."""
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import sys
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from mig_lint.model import SEVERITIES
+from mig_lint.model import Severity
+
+if sys.version_info >= (3, 11):  # pragma: no cover (version dependent)
+    import tomllib
+else:  # pragma: no cover (version dependent)
+    import tomli as tomllib
+
+CODE_PREFIX = re.compile(r"^ML\d{0,3}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A migrate history continued by an alembic one."""
+
+    migrate: str
+    alembic: str
+    version: int
+    revision: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestsConfig:
+    """Where migration tests live and how a test names a migration (ML403)."""
+
+    paths: tuple[str, ...]
+    pattern: str = "_check_{version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a run is configured with; paths are relative to `root`."""
+
+    root: str = "."
+    source: str | None = None
+    paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    select: tuple[str, ...] = ("ML",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extend_ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    severity: tuple[tuple[str, Severity], ...] = ()
+    branch_labels: tuple[str, ...] = ()
+    allow_merges: tuple[str, ...] = ()
+    handoff: tuple[Handoff, ...] = ()
+    tests: TestsConfig | None = field(default=None)
+
+
+def find_config(start: str) -> str | None:
+    """The nearest pyproject.toml with [tool.mig-lint] or setup.cfg with [mig-lint].
+
+    The search walks up from `start` and stops at the project root (a folder with .git).
+    """
+    directory = os.path.abspath(start)
+    while True:
+        for name, has_section in (("pyproject.toml", _toml_has_section), ("setup.cfg", _ini_has_section)):
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate) and has_section(candidate):
+                return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory or os.path.exists(os.path.join(directory, ".git")):
+            return None
+        directory = parent
+
+
+def _toml_has_section(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return "[tool.mig-lint" in f.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+
+
+def _ini_has_section(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return re.search(rb"^\[mig-lint[\].]", f.read(), re.MULTILINE) is not None
+    except OSError:
+        return False
+
+
+def load_config(path: str | None) -> Config:
+    """Read `path` (pyproject.toml, setup.cfg or any .toml/.cfg/.ini), or the defaults."""
+    if path is None:
+        return Config()
+    root = os.path.dirname(os.path.abspath(path))
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: configuration file not found")
+    if path.endswith(".toml"):
+        table = _read_toml(path)
+    else:
+        table = _read_ini(path)
+    return _build(table, root, path)
+
+
+def _read_toml(path: str) -> Mapping[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot be read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    if os.path.basename(path) == "pyproject.toml" or "tool" in data:
+        table = data.get("tool", {}).get("mig-lint", {})
+    else:
+        table = data
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.mig-lint] must be a table")
+    return table
+
+
+def _read_ini(path: str) -> Mapping[str, Any]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f, source=path)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot be read: {e}") from None
+    except configparser.Error as e:
+        raise ConfigError(f"{path}: invalid INI: {e}") from None
+    table: dict[str, Any] = {}
+    if parser.has_section("mig-lint"):
+        for key, value in parser["mig-lint"].items():
+            table[key] = _ini_value(key, value)
+    handoffs = [s for s in parser.sections() if s == "mig-lint.handoff" or s.startswith("mig-lint.handoff.")]
+    if handoffs:
+        table["handoff"] = [dict(parser[s]) for s in handoffs]
+    if parser.has_section("mig-lint.tests"):
+        tests = dict(parser["mig-lint.tests"])
+        if "paths" in tests:
+            tests["paths"] = _split_list(tests["paths"])
+        table["tests"] = tests
+    if parser.has_section("mig-lint.severity"):
+        table["severity"] = dict((k.upper(), v.strip()) for k, v in parser["mig-lint.severity"].items())
+    return table
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
+
+
+def _ini_value(key: str, value: str) -> Any:
+    if key == "per-file-ignores":
+        table: dict[str, list[str]] = {}
+        for line in value.splitlines():
+            if line.strip():
+                pattern, _, codes = line.rpartition(":")
+                table[pattern.strip()] = _split_list(codes)
+        return table
+    return _split_list(value)
+
+
+def _build(table: Mapping[str, Any], root: str, source: str) -> Config:
+    values: dict[str, Any] = {"root": root, "source": source}
+    for key, raw in table.items():
+        parse = _KEYS.get(key)
+        if parse is None:
+            known = ", ".join(sorted(_KEYS))
+            raise ConfigError(f"{source}: unknown key {key!r} in mig-lint configuration (known: {known})")
+        values[key.replace("-", "_")] = parse(source, key, raw)
+    return Config(**values)
+
+
+def _strings(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise ConfigError(f"{source}: {key!r} must be a list of strings")
+    return tuple(raw)
+
+
+def _codes(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    codes = tuple(code.strip().upper() for code in _strings(source, key, raw))
+    for code in codes:
+        if not CODE_PREFIX.match(code):
+            raise ConfigError(f"{source}: {key!r} has {code!r}, which is not a code or prefix like ML1 or ML104")
+    return codes
+
+
+def _per_file_ignores(source: str, key: str, raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {key!r} must be a table of glob = [codes]")
+    return tuple((glob, _codes(source, f"{key}.{glob}", codes)) for glob, codes in raw.items())
+
+
+def _severity(source: str, key: str, raw: Any) -> tuple[tuple[str, Severity], ...]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {key!r} must be a table of code = severity")
+    result: list[tuple[str, Severity]] = []
+    for code, level in raw.items():
+        _codes(source, f"{key}.{code}", [code])
+        if level not in SEVERITIES:
+            raise ConfigError(f"{source}: '{key}.{code}' must be one of error, warning, info (got {level!r})")
+        result.append((code.upper(), level))
+    return tuple(result)
+
+
+def _handoff(source: str, key: str, raw: Any) -> tuple[Handoff, ...]:
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: {key!r} must be an array of tables")
+    handoffs = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"migrate", "alembic", "version", "revision"}:
+            raise ConfigError(f"{source}: each {key!r} needs exactly migrate, alembic, version and revision")
+        try:
+            version = int(item["version"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: '{key}.version' must be a whole number") from None
+        handoffs.append(Handoff(str(item["migrate"]), str(item["alembic"]), version, str(item["revision"])))
+    return tuple(handoffs)
+
+
+def _tests(source: str, key: str, raw: Any) -> TestsConfig:
+    if not isinstance(raw, dict) or not set(raw) <= {"paths", "pattern"} or "paths" not in raw:
+        raise ConfigError(f"{source}: {key!r} needs 'paths' (and optionally 'pattern')")
+    pattern = raw.get("pattern", "_check_{version}")
+    if not isinstance(pattern, str) or "{version}" not in pattern:
+        raise ConfigError(f"{source}: '{key}.pattern' must be a string containing {{version}}")
+    return TestsConfig(_strings(source, f"{key}.paths", raw["paths"]), pattern)
+
+
+_KEYS: dict[str, Callable[[str, str, Any], Any]] = {
+    "paths": _strings,
+    "exclude": _strings,
+    "select": _codes,
+    "extend-select": _codes,
+    "ignore": _codes,
+    "extend-ignore": _codes,
+    "per-file-ignores": _per_file_ignores,
+    "severity": _severity,
+    "branch-labels": _strings,
+    "allow-merges": _strings,
+    "handoff": _handoff,
+    "tests": _tests,
+}

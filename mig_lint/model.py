@@ -1,0 +1,164 @@
+"""The records passed between the stages: what was read, and what was found."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from typing import Union
+
+Format = Literal["alembic", "migrate"]
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+# A header value as Python would see it: a str, int, None, or tuples of them.
+Literal_ = Union[str, int, float, bool, None, tuple[object, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a piece of source text is: 1-based line and column, and str offsets."""
+
+    line: int
+    column: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One module-level `name = value` of a revision header.
+
+    `value` is the literal value; `dynamic` is set when the expression is not a
+    literal and could not be resolved statically (then `value` is None).
+    """
+
+    name: str
+    value: object
+    span: Span
+    source: str
+    dynamic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DocField:
+    """A `Revision ID:` or `Revises:` line of the header string."""
+
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a file could not be read as a script.
+
+    kind: unreadable, binary, encoding, empty, syntax, too-large, symlink-loop.
+    """
+
+    kind: str
+    detail: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A file in a versions folder, as read (never imported)."""
+
+    path: str
+    name: str
+    assignments: tuple[Assignment, ...] = ()
+    doc_revision_id: DocField | None = None
+    doc_revises: DocField | None = None
+    functions: frozenset[str] = frozenset()
+    problem: Problem | None = None
+    ignores: tuple[tuple[int, frozenset[str]], ...] = ()
+
+    def assignment(self, name: str) -> Assignment | None:
+        """The last module-level assignment to `name` (the one Python keeps)."""
+        for assignment in reversed(self.assignments):
+            if assignment.name == name:
+                return assignment
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A node of the history: an alembic revision or a migrate version."""
+
+    id: str
+    path: str
+    line: int
+    down: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    branch_labels: tuple[str, ...] = ()
+    down_line: int = 1
+    depends_line: int = 1
+    labels_line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateEntry:
+    """A numbered name in a migrate versions folder.
+
+    kind: py, sql, dir (a folder), other (any other file).
+    """
+
+    name: str
+    path: str
+    number: int
+    digits: str
+    kind: str
+    dialect: str | None = None
+    operation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateConfig:
+    """`migrate.cfg` [db_settings], or why it could not be read."""
+
+    repository_id: str | None = None
+    version_table: str = "migrate_version"
+    use_timestamp_numbering: bool = False
+    problem: str | None = None
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsJson:
+    """`versions.json`: (version, file names, line) entries, or why it is unusable."""
+
+    path: str
+    versions: tuple[tuple[str, tuple[str, ...], int], ...] = ()
+    problem: str | None = None
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """One migration history: an alembic script location or a migrate repository."""
+
+    path: str
+    format: Format
+    version_locations: tuple[str, ...]
+    scripts: tuple[Script, ...] = ()
+    revisions: tuple[Revision, ...] = ()
+    entries: tuple[MigrateEntry, ...] = ()
+    short_numbered: tuple[str, ...] = ()
+    migrate_config: MigrateConfig | None = None
+    versions_json: VersionsJson | None = None
+    old_format: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One fact about the input that breaks, or may break, an upgrade."""
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    line: int = 1
+    column: int = 1
+    tree: str | None = None
+    revision: str | None = None
+    hint: str | None = None

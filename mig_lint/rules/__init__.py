@@ -1,0 +1,107 @@
+"""Every rule, listed explicitly and sorted by code, and how a run selects them."""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+from collections.abc import Iterable
+from collections.abc import Sequence
+
+from mig_lint.config import Config
+from mig_lint.model import Finding
+from mig_lint.model import Severity
+from mig_lint.rules import history
+from mig_lint.rules import migrate
+from mig_lint.rules import project
+from mig_lint.rules import scripts
+from mig_lint.rules.base import Rule
+from mig_lint.rules.base import RuleContext
+
+ALL_RULES: tuple[Rule, ...] = (
+    history.multiple_heads,
+    history.multiple_bases,
+    history.branch_point,
+    history.merge_revision,
+    history.cycle,
+    history.missing_parent,
+    history.missing_dependency,
+    history.duplicate_revision,
+    history.effective_head,
+    history.label_conflict,
+    scripts.syntax_error,
+    scripts.missing_identifier,
+    scripts.dynamic_identifier,
+    scripts.stale_docstring_id,
+    scripts.stale_docstring_revises,
+    scripts.invalid_revision_id,
+    scripts.revision_id_too_long,
+    scripts.unexpected_script,
+    migrate.number_collision,
+    migrate.numbering_gap,
+    migrate.invalid_sql_name,
+    migrate.duplicate_sql_script,
+    migrate.unknown_dialect,
+    migrate.stray_numbered_entry,
+    migrate.ignored_short_number,
+    migrate.old_repository_format,
+    migrate.timestamp_numbering,
+    migrate.versions_json_mismatch,
+    migrate.missing_upgrade,
+    migrate.invalid_migrate_cfg,
+    project.broken_handoff,
+    project.migration_without_test,
+    project.label_placement,
+)
+RULES_BY_CODE = {r.code: r for r in ALL_RULES}
+
+
+def _longest(code: str, prefixes: Iterable[str]) -> int:
+    return max((len(p) for p in prefixes if code.startswith(p)), default=-1)
+
+
+def is_selected(rule: Rule, config: Config) -> bool:
+    """flake8's choice: the longest matching prefix of select and ignore wins.
+
+    Opt-in rules run only when named in full (ML403 also when tests are configured).
+    """
+    selected = config.select + config.extend_select
+    ignored = config.ignore + config.extend_ignore
+    chosen = _longest(rule.code, selected)
+    if chosen < 0 or chosen < _longest(rule.code, ignored):
+        return False
+    if rule.opt_in:
+        return rule.code in selected or (rule.code == "ML403" and config.tests is not None)
+    return True
+
+
+def selected_rules(config: Config) -> tuple[Rule, ...]:
+    """The rules a run with this configuration applies."""
+    return tuple(r for r in ALL_RULES if is_selected(r, config))
+
+
+def run_rules(rules: Sequence[Rule], ctx: RuleContext) -> list[Finding]:
+    """Every finding of `rules` on one tree, with configured severities applied."""
+    severities = dict(ctx.config.severity)
+    findings = []
+    for rule in rules:
+        for finding in rule.run(ctx):
+            level = severities.get(finding.code)
+            if level is not None:
+                finding = _with_severity(finding, level)
+            findings.append(finding)
+    return findings
+
+
+def _with_severity(finding: Finding, level: Severity) -> Finding:
+    return replace(finding, severity=level)
+
+
+def is_ignored_for_file(finding: Finding, config: Config, shown_root: str) -> bool:
+    """`per-file-ignores`: a glob (relative to the config's folder or the cwd) and codes."""
+    relative = finding.path
+    if shown_root not in ("", ".") and relative.startswith(shown_root + "/"):
+        relative = relative[len(shown_root) + 1:]
+    for pattern, codes in config.per_file_ignores:
+        if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(finding.path, pattern):
+            if any(finding.code.startswith(c) for c in codes):
+                return True
+    return False

@@ -1,0 +1,134 @@
+"""ML4xx: facts that need the project around a tree: handoffs, tests, folders."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Iterator
+
+from mig_lint.config import Config
+from mig_lint.config import Handoff
+from mig_lint.graph import Graph
+from mig_lint.rules.base import Hit
+from mig_lint.rules.base import RuleContext
+from mig_lint.rules.base import rule
+from mig_lint.sources.files import read_text
+from mig_lint.sources.paths import display_path
+
+
+def _tree_at(ctx: RuleContext, path: str, fmt: str) -> Graph | None:
+    wanted = os.path.realpath(os.path.join(ctx.config.root, path))
+    for graph in ctx.project:
+        if graph.tree.format == fmt and os.path.realpath(graph.tree.path) == wanted:
+            return graph
+    return None
+
+
+def _config_line(config: Config, needle: str) -> int:
+    if config.source is None:
+        return 1
+    text = read_text(config.source)
+    if not isinstance(text, str):
+        return 1
+    match = re.search(re.escape(needle), text)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+def _handoff_problems(ctx: RuleContext, handoff: Handoff) -> Iterator[str]:
+    migrate = _tree_at(ctx, handoff.migrate, "migrate")
+    alembic = _tree_at(ctx, handoff.alembic, "alembic")
+    if migrate is None:
+        yield f"handoff migrate = {handoff.migrate!r} is not a migrate repository"
+    else:
+        numbers = sorted(int(r) for r in migrate.revisions)
+        latest = numbers[-1] if numbers else None
+        if handoff.version not in numbers:
+            yield f"handoff version {handoff.version} is not a version of {migrate.tree.path} (latest is {latest})"
+        elif latest is not None and latest > handoff.version:
+            later = [n for n in numbers if n > handoff.version]
+            yield (f"migrate grew past the handoff at {handoff.version}: version(s) {', '.join(map(str, later))} "
+                   "never run once databases move to alembic")
+    if alembic is None:
+        yield f"handoff alembic = {handoff.alembic!r} is not an alembic script location"
+    elif handoff.revision not in alembic.revisions:
+        yield f"handoff revision {handoff.revision!r} is not a revision of {alembic.tree.path}"
+
+
+@rule("ML401", "broken-handoff", "error")
+def broken_handoff(ctx: RuleContext) -> Iterator[Hit]:
+    """A migrate -> alembic handoff in the configuration that does not join.
+
+    Why: a project that moved from migrate to alembic stamps databases at the last
+    migrate version with the first alembic revision; if the version or revision does not
+    exist, or migrate gained versions after the handoff, databases skip migrations.
+
+    Fix: point `[[tool.mig-lint.handoff]]` at the real version and revision, and move
+    any migrate version added after the handoff into the alembic history.
+
+    Example: `version = 422` while the migrate repository ends at 423.
+    """
+    if not ctx.project or ctx.graph is not ctx.project[0]:
+        return
+    for handoff in ctx.config.handoff:
+        for message in _handoff_problems(ctx, handoff):
+            yield Hit(display_path(ctx.config.source or "."), _config_line(ctx.config, "handoff"), message,
+                      hint="fix the handoff in the configuration")
+
+
+def _test_text(config: Config) -> str:
+    assert config.tests is not None
+    texts = []
+    for pattern in config.tests.paths:
+        for path in sorted(glob.glob(os.path.join(config.root, pattern), recursive=True)):
+            text = read_text(path)
+            if isinstance(text, str):
+                texts.append(text)
+    return "\n".join(texts)
+
+
+@rule("ML403", "migration-without-test", "warning", opt_in=True)
+def migration_without_test(ctx: RuleContext) -> Iterator[Hit]:
+    """A migration that no test names (opt-in through `[tool.mig-lint.tests]`).
+
+    Why: a migration that is never exercised against data is found slow or wrong on a
+    deployment; nova asks for a `_check_NNN` test of each data migration.
+
+    Fix: add a test named by the configured pattern, e.g. `_check_216`.
+
+    Example: `pattern = "_check_{version}"` and no `_check_216` in the test files.
+    """
+    tests = ctx.config.tests
+    if tests is None:
+        return
+    text = _test_text(ctx.config)
+    for revision in ctx.graph.revisions.values():
+        names = {tests.pattern.format(version=revision.id)}
+        if ctx.tree.format == "migrate":
+            names.add(tests.pattern.format(version=revision.id.zfill(3)))
+        if not any(name in text for name in names):
+            yield Hit(revision.path, revision.line,
+                      f"no test names {revision.id} ({sorted(names)[0]} is not in {', '.join(tests.paths)})",
+                      hint=f"add a test {sorted(names)[0]}", revision=revision.id)
+
+
+@rule("ML404", "label-placement", "warning", formats=("alembic",), opt_in=True)
+def label_placement(ctx: RuleContext) -> Iterator[Hit]:
+    """A script in a folder named after a branch label that belongs to another label (opt-in).
+
+    Why: projects such as neutron keep `expand/` and `contract/` folders; a contract
+    revision filed under `expand/` is reviewed and deployed as the wrong kind of change.
+
+    Fix: move the file to the folder of its label, or fix its `down_revision`.
+
+    Example: `versions/expand/1a2b.py` whose history carries the label `contract`.
+    """
+    graph = ctx.graph
+    labels = set(ctx.config.branch_labels) or set(graph.labels)
+    for revision in graph.revisions.values():
+        folders = set(revision.path.split("/")[:-1]) & labels
+        carried = graph.revision_labels.get(revision.id, frozenset()) & labels
+        for folder in sorted(folders):
+            if carried and folder not in carried:
+                yield Hit(revision.path, revision.labels_line,
+                          f"{revision.id} is in folder {folder!r} but belongs to {', '.join(sorted(carried))}",
+                          hint=f"move it to the {sorted(carried)[0]!r} folder", revision=revision.id)

@@ -1,0 +1,105 @@
+"""Read an alembic script location into a `Tree`, listing files as alembic does."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from collections.abc import Sequence
+
+from mig_lint.model import Problem
+from mig_lint.model import Revision
+from mig_lint.model import Script
+from mig_lint.model import Tree
+from mig_lint.sources.files import is_symlink_loop
+from mig_lint.sources.paths import display_path
+from mig_lint.sources.python import read_script
+
+# alembic's own filter (script/base.py `_only_source_rev_file`): `.#x.py` and
+# `__init__*.py` are skipped, while `_x.py` and `.x.py` are loaded as revisions.
+ALEMBIC_SCRIPT = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+
+
+def read_alembic_tree(
+    root: str,
+    version_locations: Sequence[str],
+    recursive: bool = False,
+    roots: Sequence[str] = (),
+) -> Tree:
+    """Read every revision script of an alembic tree (nothing is imported)."""
+    scripts: list[Script] = []
+    seen: set[str] = set()
+    for location in version_locations:
+        for path in _list_files(location, recursive, seen):
+            name = os.path.basename(path)
+            display = display_path(path)
+            if not ALEMBIC_SCRIPT.match(name):
+                continue
+            if is_symlink_loop(path):
+                scripts.append(Script(display, name, problem=Problem("symlink-loop", "is a symlink loop")))
+                continue
+            scripts.append(read_script(path, display, roots))
+    return Tree(
+        path=display_path(root),
+        format="alembic",
+        version_locations=tuple(display_path(v) for v in version_locations),
+        scripts=tuple(scripts),
+        revisions=tuple(_revisions(scripts)),
+    )
+
+
+def _list_files(location: str, recursive: bool, seen: set[str]) -> Iterator[str]:
+    """Files of a version location in alembic's order; a file seen before is skipped."""
+    for directory, dirs, files in os.walk(location):
+        if os.path.basename(directory).endswith("__pycache__"):
+            continue
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            real = os.path.realpath(path)
+            if real in seen:
+                continue
+            seen.add(real)
+            yield path
+        if not recursive:
+            break
+
+
+def _revisions(scripts: Sequence[Script]) -> Iterator[Revision]:
+    for script in scripts:
+        revision = revision_of(script)
+        if revision is not None:
+            yield revision
+
+
+def revision_of(script: Script) -> Revision | None:
+    """The graph node a script declares, or None when its header is unusable."""
+    if script.problem is not None:
+        return None
+    revision = script.assignment("revision")
+    down = script.assignment("down_revision")
+    if revision is None or down is None or revision.dynamic or down.dynamic:
+        return None
+    if revision.value is None or isinstance(revision.value, (tuple, list)):
+        return None
+    labels = script.assignment("branch_labels")
+    depends = script.assignment("depends_on")
+    return Revision(
+        id=str(revision.value),
+        path=script.path,
+        line=revision.span.line,
+        down=tuple(i for i in as_ids(down.value) if i != ""),
+        depends_on=as_ids(None if depends is None or depends.dynamic else depends.value),
+        branch_labels=as_ids(None if labels is None or labels.dynamic else labels.value),
+        down_line=down.span.line,
+        depends_line=depends.span.line if depends else revision.span.line,
+        labels_line=labels.span.line if labels else revision.span.line,
+    )
+
+
+def as_ids(value: object) -> tuple[str, ...]:
+    """A header value as alembic's `util.to_tuple` sees it, each id as a string."""
+    if value is None:
+        return ()
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return tuple(str(v) for v in value)
+    return (str(value),)

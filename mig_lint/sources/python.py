@@ -1,0 +1,313 @@
+"""Read a migration script's header without importing or executing it.
+
+A fast path reads the four alembic assignments with a regex and plain literals; any
+shape it is not sure of (a comment after the value, a name, a call, a backslash, a
+missing assignment) goes through the full `ast` reader, which also resolves a simple
+`module.CONST` by reading the named module when it is inside the project.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Iterator
+from collections.abc import Sequence
+
+from mig_lint.model import Assignment
+from mig_lint.model import DocField
+from mig_lint.model import Problem
+from mig_lint.model import Script
+from mig_lint.model import Span
+from mig_lint.sources.files import inline_ignores
+from mig_lint.sources.files import read_text
+
+HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+_ASSIGN = re.compile(
+    r"^(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(\S[^\n]*)$",
+    re.MULTILINE,
+)
+_PLAIN_STRING = re.compile(r"""^(['"])([^'"\\\n]*)\1[ \t]*\r?$""")
+_DOC_REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)[^\n]*$", re.MULTILINE)
+_DOC_REVISES = re.compile(r"^[ \t]*Revises:[ \t]*([^\n]*?)[ \t]*\r?$", re.MULTILINE)
+_FUNCTION = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.MULTILINE)
+_MAX_VALUE_LINES = 200
+
+
+class _Dynamic(Exception):
+    """The expression is not a literal and could not be resolved statically."""
+
+
+def read_script(path: str, display: str, roots: Sequence[str] = ()) -> Script:
+    """Read one script file into a `Script`; problems are recorded, never raised."""
+    name = os.path.basename(path)
+    text = read_text(path)
+    if isinstance(text, Problem):
+        return Script(display, name, problem=text)
+    if not text.strip():
+        return Script(display, name, problem=Problem("empty", "is empty"))
+    return parse_script(text, display, path, roots)
+
+
+def parse_script(text: str, display: str, path: str = "", roots: Sequence[str] = ()) -> Script:
+    """Parse the text of a script (see module docstring for the two paths)."""
+    name = os.path.basename(display)
+    assignments = _fast_assignments(text)
+    functions: frozenset[str]
+    if assignments is None:
+        parsed = _ast_read(text, path, roots)
+        if isinstance(parsed, Problem):
+            return Script(display, name, problem=parsed, ignores=inline_ignores(text))
+        assignments, functions = parsed
+    else:
+        functions = frozenset(_FUNCTION.findall(text))
+    return Script(
+        display,
+        name,
+        assignments=assignments,
+        doc_revision_id=_doc_field(_DOC_REVISION_ID, text),
+        doc_revises=_doc_field(_DOC_REVISES, text),
+        functions=functions,
+        ignores=inline_ignores(text),
+    )
+
+
+def _span(text: str, start: int, end: int) -> Span:
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    return Span(line, column, start, end)
+
+
+def _doc_field(pattern: re.Pattern[str], text: str) -> DocField | None:
+    match = pattern.search(text)
+    if match is None:
+        return None
+    return DocField(match.group(1).strip(), _span(text, match.start(1), match.end(1)))
+
+
+def _fast_assignments(text: str) -> tuple[Assignment, ...] | None:
+    """The header by regex, or None when only the full parser can be trusted."""
+    found = []
+    for match in _ASSIGN.finditer(text):
+        value = _fast_value(text, match.start(2))
+        if value is None:
+            return None
+        literal, end = value
+        found.append(Assignment(match.group(1), literal, _span(text, match.start(2), end), text[match.start(2):end]))
+    names = {a.name for a in found}
+    if "revision" not in names or "down_revision" not in names:
+        return None
+    return tuple(found)
+
+
+def _fast_value(text: str, start: int) -> tuple[object, int] | None:
+    end = text.find("\n", start)
+    end = len(text) if end == -1 else end
+    line = text[start:end]
+    plain = _PLAIN_STRING.match(line)
+    if plain:
+        return plain.group(2), start + len(line.rstrip())
+    stripped = line.rstrip()
+    if stripped == "None":
+        return None, start + len(stripped)
+    if "#" in line or "\\" in line or stripped[:1] not in ("(", "[", "'", '"'):
+        return None
+    for _ in range(_MAX_VALUE_LINES):
+        source = text[start:end].rstrip()
+        try:
+            return ast.literal_eval(source), start + len(source)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            pass
+        if end >= len(text) or "#" in text[start:end]:
+            return None
+        next_end = text.find("\n", end + 1)
+        end = len(text) if next_end == -1 else next_end
+    return None
+
+
+def _ast_read(
+    text: str, path: str, roots: Sequence[str]
+) -> tuple[tuple[Assignment, ...], frozenset[str]] | Problem:
+    try:
+        module = ast.parse(text)
+    except SyntaxError as e:
+        return Problem("syntax", e.msg, e.lineno or 1, e.offset or 1)
+    except (ValueError, MemoryError, RecursionError) as e:
+        return Problem("syntax", str(e) or type(e).__name__)
+    resolver = _Resolver(module, path, roots)
+    assignments = []
+    for node, conditional in _header_statements(module.body, False):
+        target, value = node
+        span = _node_span(text, value)
+        source = text[span.start:span.end]
+        if conditional:
+            assignments.append(Assignment(target, None, span, source, dynamic=True))
+            continue
+        try:
+            assignments.append(Assignment(target, resolver.evaluate(value), span, source))
+        except _Dynamic:
+            assignments.append(Assignment(target, None, span, source, dynamic=True))
+    functions = frozenset(
+        n.name for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+    return tuple(assignments), functions
+
+
+def _header_statements(
+    body: Sequence[ast.stmt], conditional: bool
+) -> Iterator[tuple[tuple[str, ast.expr], bool]]:
+    for statement in body:
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name) and target.id in HEADER_NAMES:
+                    yield (target.id, statement.value), conditional
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            if isinstance(statement.target, ast.Name) and statement.target.id in HEADER_NAMES:
+                yield (statement.target.id, statement.value), conditional
+        elif isinstance(statement, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(statement, block, [])
+                for item in inner:
+                    nested = item.body if isinstance(item, ast.ExceptHandler) else [item]
+                    yield from _header_statements(nested, True)
+
+
+def _node_span(text: str, node: ast.expr) -> Span:
+    offsets = _line_offsets(text)
+    start = offsets[node.lineno - 1] + _char_column(text, offsets[node.lineno - 1], node.col_offset)
+    end_line = node.end_lineno or node.lineno
+    end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
+    end = offsets[end_line - 1] + _char_column(text, offsets[end_line - 1], end_col)
+    return _span(text, start, end)
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for match in re.finditer("\n", text):
+        offsets.append(match.end())
+    return offsets
+
+
+def _char_column(text: str, line_start: int, byte_column: int) -> int:
+    """ast columns count UTF-8 bytes; turn one into a str offset within its line."""
+    line_end = text.find("\n", line_start)
+    line = text[line_start:] if line_end == -1 else text[line_start:line_end]
+    return len(line.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+
+
+class _Resolver:
+    """Evaluates header expressions: literals, module constants and `module.CONST`."""
+
+    def __init__(self, module: ast.Module, path: str, roots: Sequence[str]) -> None:
+        self._module = module
+        self._path = path
+        self._roots = roots
+
+    def evaluate(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(self.evaluate(element) for element in node.elts)
+        if isinstance(node, ast.Name):
+            return self._name(node.id)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module_name = _imported_module(self._module, node.value.id, self._path)
+            if module_name is not None:
+                return _module_constant(module_name, node.attr, self._path, self._roots)
+        raise _Dynamic
+
+    def _name(self, name: str) -> object:
+        local = _local_constant(self._module, name)
+        if local is not _MISSING:
+            return local
+        origin = _imported_name(self._module, name, self._path)
+        if origin is not None:
+            return _module_constant(origin[0], origin[1], self._path, self._roots)
+        raise _Dynamic
+
+
+_MISSING = object()
+
+
+def _local_constant(module: ast.Module, name: str) -> object:
+    value: object = _MISSING
+    for statement in module.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
+        ):
+            try:
+                value = ast.literal_eval(statement.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise _Dynamic from None
+    return value
+
+
+def _absolute(module: str | None, level: int, path: str) -> str:
+    if level == 0:
+        return module or ""
+    package = os.path.dirname(path)
+    for _ in range(level - 1):
+        package = os.path.dirname(package)
+    # Relative imports are resolved as file paths, written with a leading marker.
+    return "/" + os.path.join(package, *(module.split(".") if module else []))
+
+
+def _imported_module(module: ast.Module, alias: str, path: str) -> str | None:
+    for statement in module.body:
+        if isinstance(statement, ast.Import):
+            for name in statement.names:
+                if (name.asname or name.name.split(".")[0]) == alias:
+                    return name.name if name.asname else name.name.split(".")[0]
+        elif isinstance(statement, ast.ImportFrom):
+            for name in statement.names:
+                if (name.asname or name.name) == alias:
+                    base = _absolute(statement.module, statement.level, path)
+                    return f"{base}/{name.name}" if base.startswith("/") else f"{base}.{name.name}".lstrip(".")
+    return None
+
+
+def _imported_name(module: ast.Module, alias: str, path: str) -> tuple[str, str] | None:
+    for statement in module.body:
+        if isinstance(statement, ast.ImportFrom):
+            for name in statement.names:
+                if (name.asname or name.name) == alias:
+                    return _absolute(statement.module, statement.level, path), name.name
+    return None
+
+
+def _module_file(module_name: str, path: str, roots: Sequence[str]) -> str | None:
+    if module_name.startswith("/"):
+        candidates = [module_name[1:]]
+    else:
+        parts = module_name.split(".")
+        bases = list(roots)
+        directory = os.path.dirname(os.path.abspath(path))
+        while True:
+            bases.append(directory)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        candidates = [os.path.join(base, *parts) for base in bases]
+    for candidate in candidates:
+        for file in (candidate + ".py", os.path.join(candidate, "__init__.py")):
+            if os.path.isfile(file):
+                return file
+    return None
+
+
+def _module_constant(module_name: str, attribute: str, path: str, roots: Sequence[str]) -> object:
+    file = _module_file(module_name, path, roots)
+    if file is None:
+        raise _Dynamic
+    text = read_text(file)
+    if isinstance(text, Problem):
+        raise _Dynamic
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise _Dynamic from None
+    value = _local_constant(module, attribute)
+    if value is _MISSING:
+        raise _Dynamic
+    return value
