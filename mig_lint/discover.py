@@ -70,10 +70,11 @@ def _specs_for(path: str, exclude: Sequence[str]) -> Iterator[TreeSpec]:
     if os.path.basename(os.path.abspath(path)) == "versions" and _tree_at(parent):
         yield from _tree_at(parent)
         return
-    if _holds_scripts(path):
+    walked = list(_walk(path, exclude))
+    if walked:
+        yield from walked
+    elif _holds_scripts(path):
         yield _bare_versions_folder(path)
-        return
-    yield from _walk(path, exclude)
 
 
 def _specs_for_file(path: str) -> Iterator[TreeSpec]:

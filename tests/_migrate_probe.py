@@ -27,6 +27,7 @@ from migrate.versioning.repository import Repository
 from migrate.versioning.util import KeyedInstance
 
 MAX_GAP_SCAN = 100_000
+NO_SUCH_DIALECT = "no such dialect"
 
 
 def _message(exc: BaseException) -> str:
@@ -46,6 +47,19 @@ def _scripts(ver: migrate_version.Version) -> dict:
         for dbms, ops in ver.sql.items()
     }
     return {"python": python, "sql": sql}
+
+
+def _upgrade_runs_python(ver: migrate_version.Version) -> bool:
+    """Whether upgrading some database through this version imports its .py.
+
+    migrate takes ``<dialect>`` then ``default`` .sql scripts before the .py, so
+    ask for a dialect that no file names.
+    """
+    try:
+        script = ver.script(NO_SUCH_DIALECT, "upgrade")
+    except AssertionError:  # no script at all: an empty version
+        return False
+    return script is not None and script is ver.python
 
 
 def _loaded(repo: Repository) -> dict:
@@ -108,9 +122,11 @@ def _entries(versions_dir: str) -> tuple[dict, dict]:
             entries[name] = {"version": number, "kind": "none"}
     for key, group in groups.items():
         try:
-            migrate_version.Version(int(key), versions_dir, group["files"])
+            ver = migrate_version.Version(int(key), versions_dir, group["files"])
         except Exception as exc:
             group.update(_error(exc))
+        else:
+            group["upgrade_runs_python"] = _upgrade_runs_python(ver)
     return entries, groups
 
 

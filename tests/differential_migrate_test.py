@@ -142,7 +142,6 @@ def expected_codes(answer: dict, entries: Entries) -> tuple[set[str], set[str]]:
         "ML305": any(e["dialect"] not in KNOWN_DIALECTS for e in sql),
         "ML307": any(SHORT_NAME.fullmatch(name) for name in answer["listing"]),
         "ML308": "1" in answer["listing"],
-        "ML311": any("def upgrade(" not in (entries[e["name"]] or "") for e in python),
     }
     empty_versions = [g for g in answer["groups"].values() if _kinds(answer, g) == {"none"}]
     if empty_versions:
@@ -150,6 +149,13 @@ def expected_codes(answer: dict, entries: Entries) -> tuple[set[str], set[str]]:
     elif not by_kind.get("none"):
         verdicts["ML306"] = False
     # else: a numbered non-script beside a script of its number; migrate ignores it
+    no_upgrade = [e for e in python if "def upgrade(" not in (entries[e["name"]] or "")]
+    runs = {str(e["version"]): answer["groups"][str(e["version"])].get("upgrade_runs_python") for e in no_upgrade}
+    if any(runs.values()):
+        verdicts["ML311"] = True
+    elif None not in runs.values():
+        verdicts["ML311"] = False
+    # else: a script without upgrade() in a version migrate refuses
     if answer["ok"] and answer["missing"] is not None:
         verdicts["ML302"] = bool(answer["missing"])
     must = {code for code, found in verdicts.items() if found}
@@ -303,6 +309,16 @@ PINNED = [
     pytest.param({**_py("001_a.py"), "1": None}, {"ML308"}, id="old-format"),
     pytest.param(
         {**_py("001_a.py"), **_py("002_b.py", text=DOWNGRADE)}, {"ML311"}, id="missing-upgrade"
+    ),
+    pytest.param(
+        {**_py("001_a.py"), **_py("002_b.py", text=DOWNGRADE), **_files("002_b_sqlite_upgrade.sql")},
+        {"ML311"},
+        id="missing-upgrade-other-dialects-run-it",
+    ),
+    pytest.param(
+        {**_py("001_a.py"), **_py("002_b.py", text=DOWNGRADE), **_files("002_b_default_upgrade.sql")},
+        set(),
+        id="missing-upgrade-default-sql-runs-instead",
     ),
 ]
 

@@ -27,12 +27,20 @@ def render_rule(rule: Rule) -> str:
     return f"{rule.code} {rule.name} ({tags})\n\n{rule.doc}\n"
 
 
-def render_markdown(rules: Sequence[Rule]) -> str:
-    """docs/rules.md: a summary table, then a section per rule."""
-    lines = [DOCS_HEADER, "| code | name | severity | summary |", "| --- | --- | --- | --- |"]
+def render_summary_table(rules: Sequence[Rule], link: str = "") -> str:
+    """A markdown table of the rules, each code linking to its section in `link`."""
+    lines = ["| code | name | severity | summary |", "| --- | --- | --- | --- |"]
     for rule in rules:
         opt = " (opt-in)" if rule.opt_in else ""
-        lines.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.severity}{opt} | {rule.summary} |")
+        lines.append(
+            f"| [{rule.code}]({link}#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.severity}{opt} | {rule.summary} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(rules: Sequence[Rule]) -> str:
+    """docs/rules.md: a summary table, then a section per rule."""
+    lines = [DOCS_HEADER, render_summary_table(rules).rstrip()]
     for rule in rules:
         body = rule.doc.split("\n", 1)[1].strip() if "\n" in rule.doc else ""
         formats = ", ".join(sorted(rule.formats))

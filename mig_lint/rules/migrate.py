@@ -1,6 +1,7 @@
 """ML3xx: a sqlalchemy-migrate repository, as migrate's own loader reads it."""
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from collections.abc import Sequence
 
@@ -163,8 +164,11 @@ def unknown_dialect(ctx: RuleContext) -> Iterator[Hit]:
     """
     for entry in ctx.tree.entries:
         if entry.kind == "sql" and entry.dialect is not None and entry.dialect not in KNOWN_DIALECTS:
-            yield Hit(entry.path, 1, f"{entry.name} is for dialect {entry.dialect!r}, which no engine is named",
-                      hint="use sqlite, postgresql, mysql, oracle, mssql or default", revision=str(entry.number))
+            near = difflib.get_close_matches(entry.dialect, sorted(KNOWN_DIALECTS), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}?" if near else "use sqlite, postgresql, mysql, oracle, mssql or default"
+            yield Hit(entry.path, 1,
+                      f"{entry.name} is for dialect {entry.dialect!r}: no SQLAlchemy engine has that name, so it never runs",
+                      hint=hint, revision=str(entry.number))
 
 
 @rule("ML306", "stray-numbered-entry", "error", formats=("migrate",))

@@ -26,6 +26,9 @@ _ASSIGN = re.compile(
     r"^(revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)[ \t]*(\S[^\n]*)$",
     re.MULTILINE,
 )
+_INDENTED_ASSIGN = re.compile(
+    r"^[ \t]+(?:revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE
+)
 _PLAIN_STRING = re.compile(r"""^(['"])([^'"\\\n]*)\1[ \t]*\r?$""")
 _DOC_REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)[^\n]*$", re.MULTILINE)
 _DOC_REVISES = re.compile(r"^[ \t]*Revises:[ \t]*([^\n]*?)[ \t]*\r?$", re.MULTILINE)
@@ -86,6 +89,8 @@ def _doc_field(pattern: re.Pattern[str], text: str) -> DocField | None:
 
 def _fast_assignments(text: str) -> tuple[Assignment, ...] | None:
     """The header by regex, or None when only the full parser can be trusted."""
+    if _INDENTED_ASSIGN.search(text):
+        return None
     found = []
     for match in _ASSIGN.finditer(text):
         value = _fast_value(text, match.start(2))
@@ -114,7 +119,7 @@ def _fast_value(text: str, start: int) -> tuple[object, int] | None:
     for _ in range(_MAX_VALUE_LINES):
         source = text[start:end].rstrip()
         try:
-            return ast.literal_eval(source), start + len(source)
+            return _frozen(ast.literal_eval(source)), start + len(source)
         except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
             pass
         if end >= len(text) or "#" in text[start:end]:
@@ -122,6 +127,13 @@ def _fast_value(text: str, start: int) -> tuple[object, int] | None:
         next_end = text.find("\n", end + 1)
         end = len(text) if next_end == -1 else next_end
     return None
+
+
+def _frozen(value: object) -> object:
+    """Lists become tuples, as alembic's `to_tuple` makes them."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _ast_read(
@@ -236,7 +248,7 @@ def _local_constant(module: ast.Module, name: str) -> object:
             and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
         ):
             try:
-                value = ast.literal_eval(statement.value)
+                value = _frozen(ast.literal_eval(statement.value))
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 raise _Dynamic from None
     return value

@@ -1,0 +1,5 @@
+# Placeholder for a backport; intentionally empty.
+
+
+def upgrade(migrate_engine):
+    pass
