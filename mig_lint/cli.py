@@ -69,7 +69,7 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str
     except DiscoveryError as e:
         raise UsageProblem(str(e)) from None
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
-    click.echo(FORMATS[fmt](result, ReportOptions(color=use_color, version=__version__)), nl=False)
+    click.echo(FORMATS[fmt](result, ReportOptions(color=use_color, version=__version__)), nl=False, color=use_color)
     return 1 if any(f.severity == "error" for f in result.findings) else 0
 
 

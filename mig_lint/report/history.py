@@ -69,9 +69,18 @@ def render_ascii(graph: Graph) -> str:
         for extra in parents[1:]:
             if extra not in lanes:
                 lanes.insert(column + 1, extra)
-                lines.append(_row(lanes, {2 * column + 1: "\\"}))
+                lines.append(_row(lanes, _fork_marks(column, len(lanes))))
         lines.extend(_collapse(lanes))
     return "\n".join(lines) + "\n"
+
+
+def _fork_marks(column: int, width: int) -> dict[int, str]:
+    """A merge's second parent opens a lane right of `column`: `|\\` as git draws it."""
+    marks = {2 * column + 1: "\\", 2 * column + 2: " "}
+    for index in range(column + 2, width):
+        marks[2 * index - 1] = "\\"
+        marks[2 * index] = " "
+    return marks
 
 
 def _collapse(lanes: list[str]) -> list[str]:
@@ -98,7 +107,7 @@ def render_dot(graph: Graph) -> str:
     for node in topo_order(graph):
         revision = graph.revisions[node]
         shape = ", style=bold" if node in graph.heads else ""
-        lines.append(f"  {_quote(node)} [label={_quote(node + chr(10) + revision.path)}{shape}];")
+        lines.append(f"  {_quote(node)} [label={_quote(node)[:-1]}\\n{_quote(revision.path)[1:]}{shape}];")
     for node in topo_order(graph):
         for parent in graph.parents[node]:
             lines.append(f"  {_quote(node)} -> {_quote(parent)};")

@@ -30,8 +30,9 @@ _INDENTED_ASSIGN = re.compile(
     r"^[ \t]+(?:revision|down_revision|branch_labels|depends_on)[ \t]*(?::[^=\n]*)?=(?!=)", re.MULTILINE
 )
 _PLAIN_STRING = re.compile(r"""^(['"])([^'"\\\n]*)\1[ \t]*\r?$""")
-_DOC_REVISION_ID = re.compile(r"^[ \t]*Revision ID:[ \t]*(\S*)[^\n]*$", re.MULTILINE)
-_DOC_REVISES = re.compile(r"^[ \t]*Revises:[ \t]*([^\n]*?)[ \t]*\r?$", re.MULTILINE)
+_DOC_START = r"^[ \t]*(?:[rRuU]?(?:\"{3}|'{3}))?"
+_DOC_REVISION_ID = re.compile(_DOC_START + r"Revision ID:[ \t]*(\S*)[^\n]*$", re.MULTILINE)
+_DOC_REVISES = re.compile(_DOC_START + r"Revises:[ \t]*([^\n]*?)[ \t]*\r?$", re.MULTILINE)
 _FUNCTION = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.MULTILINE)
 _MAX_VALUE_LINES = 200
 
