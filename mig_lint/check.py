@@ -43,7 +43,7 @@ def target_paths(paths: Sequence[str], config: Config) -> tuple[str, ...]:
 def read_tree(spec: TreeSpec, roots: Sequence[str]) -> Tree:
     """Read one discovered tree with the reader of its format."""
     if spec.format == "migrate":
-        return read_migrate_tree(spec.root, roots)
+        return read_migrate_tree(spec.root, spec.version_locations[0], roots)
     return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots)
 
 

@@ -37,7 +37,7 @@ class Handoff:
 
 
 @dataclass(frozen=True, slots=True)
-class TestsConfig:
+class MigrationTests:
     """Where migration tests live and how a test names a migration (ML403)."""
 
     paths: tuple[str, ...]
@@ -61,7 +61,7 @@ class Config:
     branch_labels: tuple[str, ...] = ()
     allow_merges: tuple[str, ...] = ()
     handoff: tuple[Handoff, ...] = ()
-    tests: TestsConfig | None = field(default=None)
+    tests: MigrationTests | None = field(default=None)
 
 
 def find_config(start: str) -> str | None:
@@ -231,13 +231,13 @@ def _handoff(source: str, key: str, raw: Any) -> tuple[Handoff, ...]:
     return tuple(handoffs)
 
 
-def _tests(source: str, key: str, raw: Any) -> TestsConfig:
+def _tests(source: str, key: str, raw: Any) -> MigrationTests:
     if not isinstance(raw, dict) or not set(raw) <= {"paths", "pattern"} or "paths" not in raw:
         raise ConfigError(f"{source}: {key!r} needs 'paths' (and optionally 'pattern')")
     pattern = raw.get("pattern", "_check_{version}")
     if not isinstance(pattern, str) or "{version}" not in pattern:
         raise ConfigError(f"{source}: '{key}.pattern' must be a string containing {{version}}")
-    return TestsConfig(_strings(source, f"{key}.paths", raw["paths"]), pattern)
+    return MigrationTests(_strings(source, f"{key}.paths", raw["paths"]), pattern)
 
 
 _KEYS: dict[str, Callable[[str, str, Any], Any]] = {

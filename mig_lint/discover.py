@@ -251,5 +251,5 @@ def _resolve_location(location: str, here: str, path: str, text: str, key: str) 
 
 
 def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^\s*{re.escape(key)}\s*[=:]", text, re.MULTILINE)
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*[=:]", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else 1

@@ -32,9 +32,9 @@ CONFIG_NAME = "migrate.cfg"
 VERSIONS_JSON = "versions.json"
 
 
-def read_migrate_tree(root: str, roots: Sequence[str] = ()) -> Tree:
+def read_migrate_tree(root: str, versions: str | None = None, roots: Sequence[str] = ()) -> Tree:
     """Read a migrate repository: migrate.cfg, versions/ entries and their scripts."""
-    versions = os.path.join(root, "versions")
+    versions = versions or os.path.join(root, "versions")
     try:
         names = sorted(os.listdir(versions))
     except OSError:

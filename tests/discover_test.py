@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from mig_lint.cli import main
+from mig_lint.discover import DiscoveryError
+from mig_lint.discover import discover
+from tests.conftest import alembic_script
+from tests.conftest import write_tree
+
+A = alembic_script("a", None)
+B = alembic_script("b", "a")
+MIGRATE_CFG = "[db_settings]\nrepository_id = demo\nversion_table = migrate_version\n"
+UPGRADE = "def upgrade(migrate_engine):\n    pass\n"
+
+
+def _trees(capsys, *args):
+    code = main(["check", "--format", "json", *args])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    return [(t["path"], t["format"], t["revisions"]) for t in json.loads(out)["trees"]]
+
+
+def test_env_py_and_versions(in_tmp, capsys):
+    write_tree(in_tmp, {"proj/alembic/env.py": "", "proj/alembic/versions/a.py": A})
+    assert _trees(capsys) == [("proj/alembic", "alembic", 1)]
+
+
+def test_alembic_ini_with_here_and_version_locations(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "alembic.ini": "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
+                       f"version_locations = %(here)s/migrations/versions{os.pathsep}%(here)s/more\n",
+        "migrations/env.py": "",
+        "migrations/versions/a.py": A,
+        "more/b.py": B,
+    })
+    assert _trees(capsys, ".") == [("migrations", "alembic", 2)]
+
+
+@pytest.mark.parametrize(
+    ("separator", "joined"),
+    (
+        pytest.param(None, "v1, v2", id="legacy-space-comma"),
+        pytest.param("space", "v1 v2", id="space"),
+        pytest.param("newline", "\n    v1\n    v2", id="newline"),
+        pytest.param(";", "v1;v2", id="semicolon"),
+        pytest.param(":", "v1:v2", id="colon"),
+    ),
+)
+def test_path_separators(in_tmp, capsys, separator, joined):
+    line = f"path_separator = {separator}\n" if separator else ""
+    write_tree(in_tmp, {
+        "alembic.ini": f"[alembic]\nscript_location = mig\n{line}version_locations = {joined}\n",
+        "mig/env.py": "", "v1/a.py": A, "v2/b.py": B,
+    })
+    assert _trees(capsys) == [("mig", "alembic", 2)]
+
+
+def test_bad_path_separator_names_file_and_line(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = mig\npath_separator = tab\nversion_locations = a\n",
+                        "mig/env.py": ""})
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (
+        "mig-lint: ./alembic.ini:3: path_separator 'tab' is not one of space, newline, os, ':', ';'\n"
+    )
+
+
+@pytest.mark.parametrize(("value", "count"), (pytest.param("true", 2, id="true"), pytest.param("True", 1, id="only-exact-true")))
+def test_recursive_version_locations(in_tmp, capsys, value, count):
+    write_tree(in_tmp, {
+        "alembic.ini": f"[alembic]\nscript_location = mig\nrecursive_version_locations = {value}\n",
+        "mig/env.py": "", "mig/versions/a.py": A, "mig/versions/2024/b.py": B,
+        "mig/versions/__pycache__/c.py": alembic_script("c", "b"),
+    })
+    assert _trees(capsys) == [("mig", "alembic", count)]
+
+
+def test_pyproject_tool_alembic(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "pyproject.toml": '[tool.alembic]\nscript_location = "%(here)s/db"\nversion_locations = ["%(here)s/db/v"]\nrecursive_version_locations = true\n',
+        "db/env.py": "", "db/v/a.py": A, "db/v/sub/b.py": B,
+    })
+    assert _trees(capsys) == [("db", "alembic", 2)]
+
+
+def test_pyproject_bad_recursive_value(in_tmp, capsys):
+    write_tree(in_tmp, {"pyproject.toml": '[tool.alembic]\nscript_location = "db"\nrecursive_version_locations = "yes"\n',
+                        "db/env.py": ""})
+    assert main(["check"]) == 2
+    assert "recursive_version_locations must be true or false" in capsys.readouterr().err
+
+
+def test_script_location_that_does_not_exist(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\n\nscript_location = gone\n"})
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == "mig-lint: ./alembic.ini:3: script_location 'gone' is not a folder\n"
+
+
+def test_ini_without_script_location(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nsqlalchemy.url = x\n"})
+    assert main(["check", "alembic.ini"]) == 2
+    assert "no script_location in [alembic]" in capsys.readouterr().err
+
+
+def test_package_resource_location(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = myapp.db:migrations\n",
+                        "myapp/db/migrations/env.py": "", "myapp/db/migrations/versions/a.py": A})
+    assert _trees(capsys) == [("myapp/db/migrations", "alembic", 1)]
+
+
+def test_migrate_repository(in_tmp, capsys):
+    write_tree(in_tmp, {"repo/migrate.cfg": MIGRATE_CFG, "repo/versions/001_a.py": UPGRADE,
+                        "repo/versions/__init__.py": ""})
+    assert _trees(capsys) == [("repo", "migrate", 1)]
+
+
+@pytest.mark.parametrize(
+    ("script", "fmt"),
+    (pytest.param(A, "alembic", id="alembic-content"), pytest.param(UPGRADE, "migrate", id="migrate-content")),
+)
+def test_folder_with_both_markers_is_decided_by_content(in_tmp, capsys, script, fmt):
+    write_tree(in_tmp, {"db/migrate.cfg": MIGRATE_CFG, "db/env.py": "", "db/versions/001_a.py": script})
+    assert _trees(capsys)[0][1] == fmt
+
+
+def test_versions_folder_as_path(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A})
+    assert _trees(capsys, "db/versions") == [("db", "alembic", 1)]
+
+
+def test_bare_versions_folder_without_markers(in_tmp, capsys):
+    write_tree(in_tmp, {"somewhere/a.py": A, "somewhere/b.py": B, "legacy/001_x.py": UPGRADE})
+    assert _trees(capsys, "somewhere") == [("somewhere", "alembic", 2)]
+    assert _trees(capsys, "legacy") == [(".", "migrate", 1)]
+
+
+def test_script_file_as_path(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A})
+    assert _trees(capsys, "db/versions/a.py") == [("db", "alembic", 1)]
+
+
+def test_file_outside_any_tree(in_tmp, capsys):
+    write_tree(in_tmp, {"x.txt": "hi"})
+    assert main(["check", "x.txt"]) == 2
+    assert capsys.readouterr().err == "mig-lint: x.txt: not inside a migration tree\n"
+
+
+def test_several_repositories_in_one_project(in_tmp, capsys):
+    files = {}
+    for name in ("expand_repo", "data_migration_repo", "contract_repo"):
+        files[f"ks/{name}/migrate.cfg"] = MIGRATE_CFG.replace("demo", name)
+        files[f"ks/{name}/versions/001_a.py"] = UPGRADE
+    write_tree(in_tmp, files)
+    assert sorted(_trees(capsys)) == [("ks/contract_repo", "migrate", 1), ("ks/data_migration_repo", "migrate", 1),
+                                      ("ks/expand_repo", "migrate", 1)]
+
+
+def test_hidden_and_virtualenv_folders_are_skipped(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A, ".tox/x/env.py": "", ".tox/x/versions/a.py": A,
+                        "venv/y/env.py": "", "venv/y/versions/a.py": A})
+    assert _trees(capsys) == [("db", "alembic", 1)]
+
+
+def test_exclude(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A, "old/env.py": "", "old/versions/a.py": A,
+                        "pyproject.toml": "[tool.mig-lint]\nexclude = ['old']\n"})
+    assert _trees(capsys) == [("db", "alembic", 1)]
+
+
+def test_same_tree_named_twice_is_read_once(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A})
+    assert _trees(capsys, "db", "db/versions", ".") == [("db", "alembic", 1)]
+
+
+def test_unreadable_alembic_ini(in_tmp):
+    write_tree(in_tmp, {"alembic.ini": b"[alembic]\nscript_location = \xff\n"})
+    with pytest.raises(DiscoveryError, match="cannot be read"):
+        discover(["."])
+
+
+def test_invalid_alembic_ini(in_tmp):
+    write_tree(in_tmp, {"alembic.ini": "[alembic\nscript_location = x\n"})
+    with pytest.raises(DiscoveryError, match="invalid alembic.ini"):
+        discover(["."])
