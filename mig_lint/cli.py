@@ -5,6 +5,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -34,7 +35,7 @@ class UsageProblem(click.ClickException):
 def _config(config_file: str | None, **overrides: str | None) -> Config:
     try:
         config = load_config(config_file if config_file else find_config(os.getcwd()))
-        changes = {key: _codes("command line", "--" + key.replace("_", "-"), value.split(","))
+        changes: dict[str, Any] = {key: _codes("command line", "--" + key.replace("_", "-"), value.split(","))
                    for key, value in overrides.items() if value}
     except ConfigError as e:
         raise UsageProblem(str(e)) from None

@@ -145,7 +145,7 @@ def _read_ini(path: str) -> Mapping[str, Any]:
     if handoffs:
         table["handoff"] = [dict(parser[s]) for s in handoffs]
     if parser.has_section("mig-lint.tests"):
-        tests = dict(parser["mig-lint.tests"])
+        tests: dict[str, Any] = dict(parser["mig-lint.tests"])
         if "paths" in tests:
             tests["paths"] = _split_list(tests["paths"])
         table["tests"] = tests

@@ -167,7 +167,7 @@ def _cycles(
         return ()
     import networkx as nx
 
-    digraph = nx.DiGraph()
+    digraph: nx.DiGraph[str] = nx.DiGraph()
     digraph.add_edges_from((s, t) for s in stuck for t in edges[s] if t in pending and pending[t] > 0)
     components = [
         tuple(sorted(c))

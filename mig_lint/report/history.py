@@ -85,7 +85,7 @@ def _fork_marks(column: int, width: int) -> dict[int, str]:
 
 def _collapse(lanes: list[str]) -> list[str]:
     """Join lanes that now wait for the same revision, drawing `|/` as git does."""
-    rows = []
+    rows: list[str] = []
     while True:
         duplicate = next((i for i, lane in enumerate(lanes) if lane in lanes[:i]), None)
         if duplicate is None:
