@@ -313,7 +313,8 @@ def missing_upgrade(ctx: RuleContext) -> Iterator[Hit]:
     by_path = {e.path: e for e in ctx.tree.entries}
     for script in ctx.tree.scripts:
         entry = by_path.get(script.path)
-        if script.problem is not None or entry is None or "upgrade" in script.functions:
+        unreadable = script.problem is not None and script.problem.kind != "empty"
+        if unreadable or entry is None or "upgrade" in script.functions:
             continue
         if _sql_covers_upgrade(grouped[entry.number]):
             continue
