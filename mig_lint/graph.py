@@ -40,7 +40,7 @@ class Graph:
     missing_parents: tuple[tuple[Revision, str], ...]
     missing_dependencies: tuple[tuple[Revision, str], ...]
     labels: Mapping[str, tuple[str, ...]]
-    revision_labels: Mapping[str, frozenset[str]]
+    revision_labels: Mapping[str, frozenset[str]]  # only revisions that carry a label
 
     def label_heads(self) -> dict[str, tuple[str, ...]]:
         """Each branch label with the heads that carry it."""
@@ -183,15 +183,15 @@ def _propagate_labels(
     children: Mapping[str, Sequence[str]],
 ) -> dict[str, frozenset[str]]:
     """Labels as alembic spreads them: to every descendant, and down to the branch point."""
-    labels: dict[str, set[str]] = {r: set() for r in revisions}
+    labels: dict[str, set[str]] = {}
     for revision in revisions.values():
         if not revision.branch_labels:
             continue
         for node in _reach(children, [revision.id]):
-            labels[node].update(revision.branch_labels)
+            labels.setdefault(node, set()).update(revision.branch_labels)
         node_id: str | None = revision.id
         while node_id is not None and len(children[node_id]) <= 1 and len(parents[node_id]) <= 1:
-            labels[node_id].update(revision.branch_labels)
+            labels.setdefault(node_id, set()).update(revision.branch_labels)
             below = parents[node_id]
             node_id = below[0] if below else None
-    return {r: frozenset(found) for r, found in labels.items()}
+    return {r: frozenset(found) for r, found in labels.items() if found}

@@ -74,10 +74,11 @@ class Script:
 
     def assignment(self, name: str) -> Assignment | None:
         """The last module-level assignment to `name` (the one Python keeps)."""
-        for assignment in reversed(self.assignments):
+        found = None
+        for assignment in self.assignments:
             if assignment.name == name:
-                return assignment
-        return None
+                found = assignment
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.sources.files import is_symlink_loop
+from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.python import read_script
 
@@ -29,11 +30,11 @@ def read_alembic_tree(
     scripts: list[Script] = []
     seen: set[str] = set()
     for location in version_locations:
-        for path in _list_files(location, recursive, seen):
-            name = os.path.basename(path)
-            display = display_path(path)
+        for directory, name in _list_files(location, recursive, seen):
             if not ALEMBIC_SCRIPT.match(name):
                 continue
+            path = os.path.join(directory, name)
+            display = display_join(directory, name)
             if is_symlink_loop(path):
                 scripts.append(Script(display, name, problem=Problem("symlink-loop", "is a symlink loop")))
                 continue
@@ -47,19 +48,20 @@ def read_alembic_tree(
     )
 
 
-def _list_files(location: str, recursive: bool, seen: set[str]) -> Iterator[str]:
+def _list_files(location: str, recursive: bool, seen: set[str]) -> Iterator[tuple[str, str]]:
     """Files of a version location in alembic's order; a file seen before is skipped."""
     for directory, dirs, files in os.walk(location):
         if os.path.basename(directory).endswith("__pycache__"):
             continue
         dirs.sort()
+        real_directory = os.path.realpath(directory)
         for name in sorted(files):
             path = os.path.join(directory, name)
-            real = os.path.realpath(path)
+            real = os.path.realpath(path) if os.path.islink(path) else os.path.join(real_directory, name)
             if real in seen:
                 continue
             seen.add(real)
-            yield path
+            yield directory, name
         if not recursive:
             break
 

@@ -95,7 +95,7 @@ def _scripts(entries: Sequence[MigrateEntry], roots: Sequence[str]) -> Iterator[
         if is_symlink_loop(entry.path):
             yield Script(entry.path, entry.name, problem=Problem("symlink-loop", "is a symlink loop"))
         else:
-            yield read_script(entry.path, entry.path, roots)
+            yield read_script(entry.path, entry.path, roots, functions_needed=True)
 
 
 def _revisions(entries: Sequence[MigrateEntry]) -> Iterator[Revision]:
