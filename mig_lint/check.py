@@ -20,6 +20,7 @@ from mig_lint.rules.base import RuleContext
 from mig_lint.sources.alembic import read_alembic_tree
 from mig_lint.sources.migrate import read_migrate_tree
 from mig_lint.sources.paths import display_path
+from mig_lint.sources.syntax import SyntaxCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,26 +41,43 @@ def target_paths(paths: Sequence[str], config: Config) -> tuple[str, ...]:
     return (".",)
 
 
-def read_tree(spec: TreeSpec, roots: Sequence[str]) -> Tree:
+def read_tree(spec: TreeSpec, roots: Sequence[str], syntax: SyntaxCache | None = None) -> Tree:
     """Read one discovered tree with the reader of its format."""
     if spec.format == "migrate":
         return read_migrate_tree(spec.root, spec.version_locations[0], roots)
-    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots)
+    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax)
 
 
-def load_graphs(paths: Sequence[str], config: Config) -> tuple[Graph, ...]:
+def cache_directory(start: str) -> str:
+    """`$MIG_LINT_CACHE_DIR`, else `.mig-lint-cache` in the repository root (or `start`)."""
+    configured = os.environ.get("MIG_LINT_CACHE_DIR")
+    if configured:
+        return configured
+    directory = os.path.abspath(start)
+    while not os.path.exists(os.path.join(directory, ".git")):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.path.join(os.path.abspath(start), ".mig-lint-cache")
+        directory = parent
+    return os.path.join(directory, ".mig-lint-cache")
+
+
+def load_graphs(paths: Sequence[str], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
     """Every tree under the paths, as graphs; DiscoveryError when there is none."""
     targets = target_paths(paths, config)
     specs = discover(targets, config.exclude)
     if not specs:
         raise DiscoveryError(f"no alembic or migrate migrations found under {', '.join(targets)}")
     roots = (config.root, os.getcwd())
-    return tuple(build_graph(read_tree(spec, roots)) for spec in specs)
+    syntax = SyntaxCache(cache_directory(os.getcwd()) if use_cache else None)
+    graphs = tuple(build_graph(read_tree(spec, roots, syntax)) for spec in specs)
+    syntax.save()
+    return graphs
 
 
-def check(paths: Sequence[str], config: Config) -> CheckResult:
+def check(paths: Sequence[str], config: Config, use_cache: bool = True) -> CheckResult:
     """Run every selected rule over every tree under `paths`."""
-    graphs = load_graphs(paths, config)
+    graphs = load_graphs(paths, config, use_cache)
     rules = selected_rules(config)
     findings: list[Finding] = []
     for graph in graphs:

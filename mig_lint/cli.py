@@ -57,8 +57,9 @@ def cli() -> None:
 @click.option("--extend-select", help="Code prefixes to add to the selection.")
 @click.option("--extend-ignore", help="Code prefixes to add to the ignored ones.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@click.option("--no-cache", is_flag=True, help="Compile every script instead of trusting .mig-lint-cache.")
 def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str | None, ignore: str | None,
-          extend_select: str | None, extend_ignore: str | None, color: bool | None) -> int:
+          extend_select: str | None, extend_ignore: str | None, color: bool | None, no_cache: bool) -> int:
     """Report every problem of the migration trees under PATHS (default: the project)."""
     from mig_lint.report import FORMATS
     from mig_lint.report.options import ReportOptions
@@ -66,7 +67,7 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str
     config = _config(config_file, select=select, ignore=ignore, extend_select=extend_select,
                      extend_ignore=extend_ignore)
     try:
-        result = run_check(paths, config)
+        result = run_check(paths, config, use_cache=not no_cache)
     except DiscoveryError as e:
         raise UsageProblem(str(e)) from None
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color

@@ -98,7 +98,7 @@ def test_unreadable_file():
 @pytest.mark.parametrize(
     ("content", "code", "line"),
     (
-        pytest.param("revision = 'c'\ndown_revision = 'b'\ndef upgrade(:\n", None, None, id="syntax-error-in-body-fast-path"),
+        pytest.param("revision = 'c'\ndown_revision = 'b'\ndef upgrade(:\n", "ML201", 3, id="syntax-error-in-body"),
         pytest.param("revision = 'c'\ndown_revision = ('b',\n", "ML201", 2, id="syntax-error-in-header"),
         pytest.param(b"revision = 'c'\ndown_revision = 'b'\n# \xe9t\xe9\n", "ML201", 3, id="non-utf8"),
         pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00", "ML201", 1, id="binary"),
@@ -112,7 +112,7 @@ def test_bad_script_is_one_finding_and_the_run_goes_on(in_tmp, capsys, content, 
     write_tree(in_tmp, {**BASE, "versions/c.py": content, "versions/d.py": alembic_script("d", "a")})
     _, report, findings = _findings(capsys)
     own = [f for f in findings if f[1] == "versions/c.py" and f[0].startswith("ML2")]
-    assert own == ([] if code is None else [(code, "versions/c.py", line)])
+    assert own == [(code, "versions/c.py", line)]
     assert "d" in report["trees"][0]["heads"]
 
 
@@ -129,3 +129,10 @@ def test_no_script_is_executed(in_tmp, capsys):
     assert (code, findings) == (0, [])
     assert report["trees"][0]["heads"] == ["c"]
     assert not marker.exists()
+
+
+def test_syntax_error_below_a_good_header_keeps_the_revision(in_tmp, capsys):
+    write_tree(in_tmp, {**BASE, "versions/c.py": alembic_script("c", "b") + "\ndef broken(:\n"})
+    code, report, findings = _findings(capsys)
+    assert (code, findings) == (1, [("ML201", "versions/c.py", 7)])
+    assert report["trees"][0]["heads"] == ["c"]

@@ -29,3 +29,9 @@ def in_tmp(tmp_path, monkeypatch):
     """A temp folder that is also the working directory."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _private_syntax_cache(tmp_path_factory, monkeypatch):
+    """Keep mig-lint's syntax cache out of the checkout and the fixtures."""
+    monkeypatch.setenv("MIG_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("mig-lint-cache")))

@@ -199,11 +199,12 @@ def cycle(ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-def _missing_hint(graph: Graph, name: str) -> str:
-    prefix = [i for i in graph.revisions if i.startswith(name) or name.startswith(i)]
+def _missing_hint(graph: Graph, name: str, own: str) -> str:
+    candidates = [i for i in graph.revisions if i != own]
+    prefix = [i for i in candidates if i.startswith(name) or name.startswith(i)]
     if prefix:
         return f"did you mean {prefix[0]!r}? (ids must be written in full)"
-    near = difflib.get_close_matches(name, list(graph.revisions), n=1)
+    near = difflib.get_close_matches(name, candidates, n=1)
     if near:
         return f"did you mean {near[0]!r}?"
     for revision in graph.revisions.values():
@@ -225,11 +226,13 @@ def missing_parent(ctx: RuleContext) -> Iterator[Hit]:
     """
     graph = ctx.graph
     for revision, name in graph.missing_parents:
+        if name == "":
+            continue  # ML206 reports an empty down_revision
         yield Hit(
             revision.path,
             revision.down_line,
             f"{revision.id}'s down_revision {name!r} is not a revision of {graph.tree.path}",
-            hint=_missing_hint(graph, name),
+            hint=_missing_hint(graph, name, revision.id),
             revision=revision.id,
         )
 
@@ -250,7 +253,7 @@ def missing_dependency(ctx: RuleContext) -> Iterator[Hit]:
             revision.path,
             revision.depends_line,
             f"{revision.id}'s depends_on {name!r} is neither a revision nor a branch label",
-            hint=_missing_hint(graph, name),
+            hint=_missing_hint(graph, name, revision.id),
             revision=revision.id,
         )
 

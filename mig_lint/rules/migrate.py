@@ -177,20 +177,21 @@ def stray_numbered_entry(ctx: RuleContext) -> Iterator[Hit]:
 
     Why: every name starting with three digits claims a version; a `047_notes.txt` or
     a `047_old/` folder alone makes version 47 exist with nothing to run, and an upgrade
-    through it fails ("There is no script for 47 version").
+    through it fails ("There is no script for 47 version"). Beside a script of the same
+    number (a `047_x.pyc` next to `047_x.py`) such a name is harmless and not reported.
 
     Fix: rename or move the file so that its name does not start with digits.
 
     Example: `047_readme.txt`.
     """
     for number, entries in by_number(ctx.tree).items():
-        scripts = [e for e in entries if e.kind in ("py", "sql")]
+        if any(e.kind in ("py", "sql") for e in entries):
+            continue
         for entry in entries:
-            if entry.kind in ("py", "sql"):
-                continue
             what = "folder" if entry.kind == "dir" else "file"
-            effect = "" if scripts else f": version {number} has no script and upgrades through it fail"
-            yield Hit(entry.path, 1, f"{entry.name} is a numbered {what} that is no script{effect}",
+            yield Hit(entry.path, 1,
+                      f"{entry.name} is a numbered {what} that is no script: version {number} exists with "
+                      "nothing to run and upgrades through it fail",
                       hint="rename it so that it does not start with digits", revision=str(number))
 
 

@@ -62,8 +62,10 @@ def missing_identifier(ctx: RuleContext) -> Iterator[Hit]:
             yield Hit(script.path, script.assignments[0].span.line, f"{script.name} has no down_revision",
                       hint="add down_revision = None for a first revision, or the id it follows")
         elif "down_revision" in names and "revision" not in names:
+            doc = script.doc_revision_id
+            known = f" ({doc.value!r}, from its Revision ID: line)" if doc and doc.value else ""
             yield Hit(script.path, script.assignments[0].span.line, f"{script.name} has no revision",
-                      hint="add revision = '<id>' (the Revision ID: line has it)")
+                      hint=f"add revision = '<id>'{known}")
 
 
 @rule("ML203", "dynamic-identifier", "error", formats=("alembic",))
@@ -129,7 +131,7 @@ def stale_docstring_revises(ctx: RuleContext) -> Iterator[Hit]:
         doc = script.doc_revises
         if doc is None or down is None or down.dynamic:
             continue
-        declared = as_ids(down.value)
+        declared = tuple(i for i in as_ids(down.value) if i)
         if sorted(_doc_ids(doc.value)) != sorted(declared):
             revision = script.assignment("revision")
             yield Hit(script.path, doc.span.line,
@@ -141,7 +143,8 @@ def stale_docstring_revises(ctx: RuleContext) -> Iterator[Hit]:
 
 def _id_problem(value: object) -> str | None:
     if not isinstance(value, str):
-        return f"is a {type(value).__name__}, not a string"
+        kind = type(value).__name__
+        return f"is {'an' if kind[0] in 'aeiou' else 'a'} {kind}, not a string"
     if value == "":
         return "is empty"
     bad = sorted(set(value) & _ILLEGAL)

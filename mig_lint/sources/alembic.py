@@ -14,6 +14,7 @@ from mig_lint.sources.files import is_symlink_loop
 from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.python import read_script
+from mig_lint.sources.syntax import SyntaxCache
 
 # alembic's own filter (script/base.py `_only_source_rev_file`): `.#x.py` and
 # `__init__*.py` are skipped, while `_x.py` and `.x.py` are loaded as revisions.
@@ -25,6 +26,7 @@ def read_alembic_tree(
     version_locations: Sequence[str],
     recursive: bool = False,
     roots: Sequence[str] = (),
+    syntax: SyntaxCache | None = None,
 ) -> Tree:
     """Read every revision script of an alembic tree (nothing is imported)."""
     scripts: list[Script] = []
@@ -38,7 +40,7 @@ def read_alembic_tree(
             if is_symlink_loop(path):
                 scripts.append(Script(display, name, problem=Problem("symlink-loop", "is a symlink loop")))
                 continue
-            scripts.append(read_script(path, display, roots))
+            scripts.append(read_script(path, display, roots, syntax=syntax))
     return Tree(
         path=display_path(root),
         format="alembic",
@@ -75,7 +77,7 @@ def _revisions(scripts: Sequence[Script]) -> Iterator[Revision]:
 
 def revision_of(script: Script) -> Revision | None:
     """The graph node a script declares, or None when its header is unusable."""
-    if script.problem is not None:
+    if script.problem is not None and not script.assignments:
         return None
     revision = script.assignment("revision")
     down = script.assignment("down_revision")
@@ -89,7 +91,7 @@ def revision_of(script: Script) -> Revision | None:
         id=str(revision.value),
         path=script.path,
         line=revision.span.line,
-        down=tuple(i for i in as_ids(down.value) if i != ""),
+        down=as_ids(down.value),
         depends_on=as_ids(None if depends is None or depends.dynamic else depends.value),
         branch_labels=as_ids(None if labels is None or labels.dynamic else labels.value),
         down_line=down.span.line,

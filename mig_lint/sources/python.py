@@ -20,6 +20,7 @@ from mig_lint.model import Script
 from mig_lint.model import Span
 from mig_lint.sources.files import inline_ignores
 from mig_lint.sources.files import read_text
+from mig_lint.sources.syntax import SyntaxCache
 
 HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 # Matched at the start of a line found by `str.find`, far faster than a MULTILINE scan.
@@ -36,7 +37,13 @@ class _Dynamic(Exception):
     """The expression is not a literal and could not be resolved statically."""
 
 
-def read_script(path: str, display: str, roots: Sequence[str] = (), functions_needed: bool = False) -> Script:
+def read_script(
+    path: str,
+    display: str,
+    roots: Sequence[str] = (),
+    functions_needed: bool = False,
+    syntax: SyntaxCache | None = None,
+) -> Script:
     """Read one script file into a `Script`; problems are recorded, never raised."""
     name = os.path.basename(path)
     text = read_text(path)
@@ -44,24 +51,35 @@ def read_script(path: str, display: str, roots: Sequence[str] = (), functions_ne
         return Script(display, name, problem=text)
     if not text.strip():
         return Script(display, name, problem=Problem("empty", "is empty"))
-    return parse_script(text, display, path, roots, functions_needed)
+    return parse_script(text, display, path, roots, functions_needed, syntax)
 
 
 def parse_script(
-    text: str, display: str, path: str = "", roots: Sequence[str] = (), functions_needed: bool = False
+    text: str,
+    display: str,
+    path: str = "",
+    roots: Sequence[str] = (),
+    functions_needed: bool = False,
+    syntax: SyntaxCache | None = None,
 ) -> Script:
     """Parse the text of a script (see module docstring for the two paths).
 
-    `functions` is filled only when asked for (migrate scripts), which takes the full parser.
+    `functions` is filled only when asked for (migrate scripts), which takes the full
+    parser. After the fast path, the whole script is still checked to compile (through
+    `syntax`, which remembers scripts that did); a header read by the fast path is kept
+    next to a syntax error further down, so the history stays whole.
     """
     name = os.path.basename(display)
     assignments = None if functions_needed else _fast_assignments(text)
     functions: frozenset[str] = frozenset()
+    problem = None
     if assignments is None:
         parsed = _ast_read(text, path, roots)
         if isinstance(parsed, Problem):
             return Script(display, name, problem=parsed, ignores=inline_ignores(text))
         assignments, functions = parsed
+    else:
+        problem = (syntax or SyntaxCache()).check(text)
     return Script(
         display,
         name,
@@ -69,6 +87,7 @@ def parse_script(
         doc_revision_id=_doc_field(text, "Revision ID:", first_word=True),
         doc_revises=_doc_field(text, "Revises:"),
         functions=functions,
+        problem=problem,
         ignores=inline_ignores(text),
     )
 
@@ -118,7 +137,7 @@ def _fast_assignments(text: str) -> tuple[Assignment, ...] | None:
         match = _ASSIGN_AT.match(text, line_start)
         if match is None:
             continue
-        if match.group(1) or match.group(3) is None:
+        if match.group(1) or match.group(3) is None or _inside_string(text, line_start):
             return None
         start = match.start(3)
         value = _fast_value(text, start)
@@ -133,6 +152,11 @@ def _fast_assignments(text: str) -> tuple[Assignment, ...] | None:
     if "revision" not in names or "down_revision" not in names:
         return None
     return tuple(found)
+
+
+def _inside_string(text: str, position: int) -> bool:
+    """True when `position` may be inside a triple-quoted string (then the parser decides)."""
+    return text.count('"""', 0, position) % 2 == 1 or text.count("'''", 0, position) % 2 == 1
 
 
 def _fast_value(text: str, start: int) -> tuple[object, int] | None:
