@@ -123,8 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="mig-lint",
                           standalone_mode=False)
-    except click.exceptions.Exit as e:
-        return e.exit_code
     except click.ClickException as e:
         e.show()
         return e.exit_code

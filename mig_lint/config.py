@@ -81,20 +81,20 @@ def find_config(start: str) -> str | None:
         directory = parent
 
 
-def _toml_has_section(path: str) -> bool:
+def _read_bytes(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
-            return "[tool.mig-lint" in f.read().decode("utf-8", "replace")
-    except OSError:
-        return False
+            return f.read()
+    except OSError:  # pragma: no cover (an unreadable file; root, which runs the tests, reads any)
+        return b""
+
+
+def _toml_has_section(path: str) -> bool:
+    return b"[tool.mig-lint" in _read_bytes(path)
 
 
 def _ini_has_section(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return re.search(rb"^\[mig-lint[\].]", f.read(), re.MULTILINE) is not None
-    except OSError:
-        return False
+    return re.search(rb"^\[mig-lint[\].]", _read_bytes(path), re.MULTILINE) is not None
 
 
 def load_config(path: str | None) -> Config:

@@ -24,14 +24,10 @@ def _tree_at(ctx: RuleContext, path: str, fmt: str) -> Graph | None:
     return None
 
 
-def _config_line(config: Config, needle: str) -> int:
-    if config.source is None:
-        return 1
-    text = read_text(config.source)
-    if not isinstance(text, str):
-        return 1
-    match = re.search(re.escape(needle), text)
-    return text.count("\n", 0, match.start()) + 1 if match else 1
+def _config_line(source: str, needle: str) -> int:
+    text = read_text(source)
+    match = re.search(re.escape(needle), text) if isinstance(text, str) else None
+    return text.count("\n", 0, match.start()) + 1 if isinstance(text, str) and match else 1
 
 
 def _handoff_problems(ctx: RuleContext, handoff: Handoff) -> Iterator[str]:
@@ -67,11 +63,12 @@ def broken_handoff(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `version = 422` while the migrate repository ends at 423.
     """
-    if not ctx.project or ctx.graph is not ctx.project[0]:
+    source = ctx.config.source
+    if source is None or not ctx.project or ctx.graph is not ctx.project[0]:
         return
     for handoff in ctx.config.handoff:
         for message in _handoff_problems(ctx, handoff):
-            yield Hit(display_path(ctx.config.source or "."), _config_line(ctx.config, "handoff"), message,
+            yield Hit(display_path(source), _config_line(source, "handoff"), message,
                       hint="fix the handoff in the configuration")
 
 

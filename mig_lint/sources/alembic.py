@@ -6,11 +6,9 @@ import re
 from collections.abc import Iterator
 from collections.abc import Sequence
 
-from mig_lint.model import Problem
 from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
-from mig_lint.sources.files import is_symlink_loop
 from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.python import read_script
@@ -37,9 +35,6 @@ def read_alembic_tree(
                 continue
             path = os.path.join(directory, name)
             display = display_join(directory, name)
-            if is_symlink_loop(path):
-                scripts.append(Script(display, name, problem=Problem("symlink-loop", "is a symlink loop")))
-                continue
             scripts.append(read_script(path, display, roots, syntax=syntax))
     return Tree(
         path=display_path(root),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import codecs
 import errno
-import os
 import re
 from typing import Union
 
@@ -62,15 +61,6 @@ def _decode_problem(data: bytes, encoding: str, error: Exception) -> Problem:
         line,
         column,
     )
-
-
-def is_symlink_loop(path: str) -> bool:
-    """True when `path` is a symlink that never resolves (a loop)."""
-    try:
-        os.stat(path)
-    except OSError as e:
-        return e.errno == errno.ELOOP
-    return False
 
 
 def inline_ignores(text: str) -> tuple[tuple[int, frozenset[str]], ...]:
