@@ -223,3 +223,21 @@ def test_mermaid_skips_unknown_dependency(in_tmp, capsys):
     write_tree(in_tmp, {**LINEAR, "versions/c.py": alembic_script("c", "b", depends_on="'zz'")})
     assert main(["graph", "--format", "mermaid"]) == 0
     assert "-.->" not in capsys.readouterr().out
+
+
+def test_single_handoff_table_in_toml(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_text("[handoff]\nmigrate = 'm'\nalembic = 'a'\nversion = 3\nrevision = 'r'\n")
+    assert load_config(str(path)).handoff[0].version == 3
+
+
+def test_same_folder_listed_twice_is_read_once(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = .\nversion_locations = v v\n", "env.py": "",
+                        "v/a.py": alembic_script("a", None)})
+    assert _report(capsys)[1]["trees"][0]["revisions"] == 1
+
+
+def test_mermaid_dependency_edge(in_tmp, capsys):
+    write_tree(in_tmp, {**LINEAR, "versions/c.py": alembic_script("c", "b", depends_on="'a'")})
+    assert main(["graph", "--format", "mermaid"]) == 0
+    assert "  r0 -.-> r2\n" in capsys.readouterr().out

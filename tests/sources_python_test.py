@@ -168,3 +168,77 @@ def test_bad_byte_position_is_reported(tmp_path):
 def test_inline_ignores_are_collected():
     script = parse_script("revision = 'a'  # mig-lint: ignore[ML204, ml205]\ndown_revision = None  # mig-lint: ignore\n", "x.py")
     assert script.ignores == ((1, frozenset({"ML204", "ML205"})), (2, frozenset()))
+
+
+def _resolve(tmp_path, files, script_text):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    script = tmp_path / "pkg" / "versions" / "a.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text("revision = 'a'\ndown_revision = None\n" + script_text)
+    values = _values(script.read_text(), str(script), roots=(str(tmp_path),))
+    return values["branch_labels"]
+
+
+@pytest.mark.parametrize(
+    ("files", "script_text", "expected"),
+    (
+        pytest.param({"pkg/labels.py": "X = 'x'\n"}, "from .. import labels\nbranch_labels = labels.X\n", ("x", False),
+                     id="relative-module"),
+        pytest.param({"pkg/labels.py": "X = 'x'\n"}, "from ..labels import X\nbranch_labels = X\n", ("x", False),
+                     id="relative-name"),
+        pytest.param({"pkg/versions/near.py": "X = ('x', 'y')\n"}, "from . import near\nbranch_labels = near.X\n",
+                     (("x", "y"), False), id="sibling-module"),
+        pytest.param({"lib/consts/__init__.py": "X = 'x'\n"}, "import lib.consts as c\nbranch_labels = c.X\n", ("x", False),
+                     id="import-as-package"),
+        pytest.param({"lib/consts.py": "X = 'x'\n"}, "import lib\nbranch_labels = lib.X\n", (None, True),
+                     id="attribute-of-package-without-it"),
+        pytest.param({"lib/consts.py": "X = 'x'\n"}, "import lib.consts\nbranch_labels = lib.consts.X\n", (None, True),
+                     id="dotted-attribute-is-dynamic"),
+        pytest.param({"lib/consts.py": "X = make()\n"}, "from lib.consts import X\nbranch_labels = X\n", (None, True),
+                     id="constant-that-is-a-call"),
+        pytest.param({"lib/consts.py": "def (\n"}, "from lib.consts import X\nbranch_labels = X\n", (None, True),
+                     id="module-with-syntax-error"),
+        pytest.param({"lib/consts.py": b"\x00"}, "from lib.consts import X\nbranch_labels = X\n", (None, True),
+                     id="binary-module"),
+        pytest.param({"lib/consts.py": "Y = 1\n"}, "from lib.consts import X\nbranch_labels = X\n", (None, True),
+                     id="name-not-in-module"),
+        pytest.param({}, "import os\nbranch_labels = os.sep\n", (None, True), id="stdlib-module-not-in-project"),
+        pytest.param({}, "import os\nbranch_labels = UNKNOWN\n", (None, True), id="unknown-name"),
+        pytest.param({}, "x: int = 1\nbranch_labels = ('a', OTHER)\n", (None, True), id="tuple-with-a-name"),
+        pytest.param({}, "import os\nfrom lib import Y\nbranch_labels = Z\n", (None, True), id="name-imported-nowhere"),
+        pytest.param({}, "branch_labels = cli.X\n", (None, True), id="attribute-of-unimported-name"),
+    ),
+)
+def test_constant_resolution(tmp_path, files, script_text, expected):
+    for name, text in files.items():
+        if isinstance(text, bytes):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_bytes(text)
+            files = {k: v for k, v in files.items() if k != name}
+    assert _resolve(tmp_path, files, script_text) == expected
+
+
+def test_doc_label_in_the_middle_of_a_line_is_not_the_header():
+    text = "# see Revision ID: nope\n'''\nRevision ID: abc\nRevises: \n'''\nrevision = 'abc'\ndown_revision = None\n"
+    script = parse_script(text, "x.py")
+    assert (script.doc_revision_id.value, script.doc_revision_id.span.line) == ("abc", 3)
+    assert script.doc_revises.value == ""
+
+
+def test_unterminated_list_is_left_to_the_parser():
+    text = "revision = 'a'\ndown_revision = [\n" + "    'x',\n" * 300
+    script = parse_script(text, "x.py")
+    assert script.problem.kind == "syntax"
+
+
+def test_deeply_nested_header_is_a_problem():
+    script = parse_script("revision = 'a'\ndown_revision = " + "-" * 100000 + "1\n", "x.py")
+    assert script.problem.kind == "syntax"
+
+
+def test_annotation_without_value_is_not_an_assignment():
+    script = parse_script("revision: str\nrevision = 'a'\ndown_revision: str\ndown_revision = None\n", "x.py")
+    assert [a.name for a in script.assignments] == ["revision", "down_revision"]

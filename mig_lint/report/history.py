@@ -17,8 +17,6 @@ def topo_order(graph: Graph) -> list[str]:
         node = stack.pop()
         order.append(node)
         for parent in reversed(graph.parents[node]):
-            if parent == node:
-                continue
             waiting[parent] -= 1
             if waiting[parent] == 0:
                 stack.append(parent)
