@@ -96,6 +96,16 @@ def _loaded(repo: Repository) -> dict:
     return result
 
 
+def _is_engine_name(dbms: str) -> bool:
+    """Whether an SQLAlchemy engine of this interpreter can be named ``dbms``."""
+    from sqlalchemy.dialects import registry
+
+    try:
+        return registry.load(dbms).name == dbms
+    except Exception:  # NoSuchModuleError, or a broken third-party dialect
+        return False
+
+
 def _entries(versions_dir: str) -> tuple[dict, dict]:
     """migrate's verdict on each numbered entry alone and on each version."""
     entries: dict = {}
@@ -117,7 +127,9 @@ def _entries(versions_dir: str) -> tuple[dict, dict]:
         elif alone.sql:
             [(dbms, ops)] = alone.sql.items()
             [op] = ops
-            entries[name] = {"version": number, "kind": "sql", "dialect": dbms, "op": op}
+            entries[name] = {
+                "version": number, "kind": "sql", "dialect": dbms, "op": op, "engine": _is_engine_name(dbms)
+            }
         else:
             entries[name] = {"version": number, "kind": "none"}
     for key, group in groups.items():

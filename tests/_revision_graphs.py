@@ -404,15 +404,18 @@ def _non_string_id(b: _Builder) -> None:
 
 
 def _duplicate_id(b: _Builder, *, same_header: bool) -> None:
-    untouched = [i for i in range(len(b.base_ids)) if i not in b.touched]
-    i = b.pick(untouched or None)
+    # not a revision another defect changed, nor one whose labels the others may name
+    # (which copy keeps its labels is beside the point of this defect)
+    plain = [i for i in range(len(b.base_ids)) if i not in b.touched and not b.headers[i].labels]
+    if not plain:
+        plain = [b.add(Header(b.new_name("copied")))]
+    i = b.pick(plain)
     original = b.headers[i]
-    if same_header or i in b.touched:
+    if same_header:
         down, deps = original.down, original.deps
-    else:  # another parent, drawn below it so no cycle appears whichever copy wins
+    else:  # another parent, from below it: no cycle appears whichever copy wins
         down = b.draw(st.sampled_from([()] + [(str(h.revision),) for h in b.headers[:i]]))
         deps = ()
-    # labels are not copied: a second copy of them would be a label conflict too
     b.headers.append(Header(original.revision, down, (), deps))
 
 

@@ -159,7 +159,7 @@ def test_utf8_bom(in_tmp, capsys):
 
 
 def test_unreadable_versions_json(in_tmp, capsys):
-    write_tree(in_tmp, {"r/migrate.cfg": "[db_settings]\nrepository_id = r\n", "r/versions/001_a.py": "def upgrade(e): pass\n",
+    write_tree(in_tmp, {"r/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n", "r/versions/001_a.py": "def upgrade(e): pass\n",
                         "r/versions/versions.json": b"{\x00}"})
     report = _report(capsys, "r")[1]
     assert [(f["code"], f["message"]) for f in report["findings"]] == [

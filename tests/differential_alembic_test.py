@@ -15,6 +15,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ except ImportError:  # tests/ on sys.path (rootdir-relative imports)
 
 GraphCase, Header, Style, case_of = graphs.GraphCase, graphs.Header, graphs.Style, graphs.case_of
 
+# A check that runs longer than this is a hang (an endless walk of a cycle, say).
+CHECK_SECONDS = 20
 # Codes that a tree alembic loads without complaint must never get.
 GRAPH_CODES = frozenset({"ML105", "ML106", "ML107", "ML108", "ML110", "ML201", "ML206"})
 # alembic only checks that every revision lies between a head and a base, so a
@@ -113,13 +116,33 @@ def _cwd(path: Path) -> Iterator[None]:
         os.chdir(old)
 
 
+@contextlib.contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Turn a hang into a failure (with a traceback) that hypothesis can shrink."""
+    if not hasattr(signal, "SIGALRM"):  # pragma: no cover (Windows)
+        yield
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise TimeoutError(f"mig-lint check still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def check_with_mig_lint(root: Path) -> tuple[int, dict]:
     # a text stream with a real .buffer, so that either kind of write is captured
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     # run from the case's own folder: no project config of the cwd applies
     with _cwd(root.parent), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["check", "--format", "json", str(root)])
+        with _time_limit(CHECK_SECONDS):
+            rc = main(["check", "--format", "json", str(root)])
     out.flush()
     err.flush()
     text = out.buffer.getvalue().decode()  # type: ignore[attr-defined]
@@ -238,6 +261,11 @@ FANCY = Style(quote='"', annotated=True, multiline=True, comments=True, docstrin
         pytest.param(case_of([*CHAIN, Header("x", ("y",)), Header("y", ("x",))], defects=["cycle"]), id="two-revision-cycle-beside-a-chain"),
         pytest.param(case_of([Header("x", ("y",)), Header("y", ("x",)), Header("t", ("x",))], defects=["cycle"]), id="cycle-with-a-tail"),
         pytest.param(case_of([Header("a", ("c",)), Header("b", ("a",)), Header("c", ("b",))], defects=["cycle"]), id="three-revision-cycle-alone"),
+        pytest.param(case_of([Header("a", ("a",), ("expand",))], defects=["self-loop"]), id="labelled-self-loop"),
+        pytest.param(
+            case_of([Header("x", ("y",), ("expand",)), Header("y", ("x",))], defects=["cycle"]),
+            id="labelled-revision-on-a-cycle",
+        ),
         pytest.param(case_of([Header("a", labels=("x", "x"))], defects=["label-reused"]), id="label-twice-in-one-revision"),
         pytest.param(case_of([Header("a", labels=("x",)), Header("b", ("a",), labels=("x",))], defects=["label-reused"]), id="label-in-two-revisions"),
         pytest.param(case_of([Header("a", labels=("a",))], defects=["label-equals-id"]), id="label-equals-own-id"),

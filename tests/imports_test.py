@@ -26,7 +26,7 @@ def _loaded(*args):
 
 def test_check_loads_no_heavy_library(tmp_path):
     write_tree(tmp_path, {"env.py": "", "versions/a.py": alembic_script("a", None), "versions/b.py": alembic_script("b", "a"),
-                          "m/migrate.cfg": "[db_settings]\nrepository_id = m\n", "m/versions/001_a.py": "def upgrade(migrate_engine): pass\n"})
+                          "m/migrate.cfg": "[db_settings]\nrepository_id = m\nversion_table = migrate_version\n", "m/versions/001_a.py": "def upgrade(migrate_engine): pass\n"})
     assert _loaded("check", "--format", "json", str(tmp_path)) == (0, [])
 
 

@@ -10,12 +10,13 @@ instead.  When the interpreter cannot be had, the calling test fails under CI
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import NoReturn
 
 import pytest
 
@@ -79,8 +80,6 @@ def _pinned() -> str:
 
 
 def _interpreter(env_dir: Path) -> Path:
-    if os.name == "nt":  # pragma: no cover (the project tests on POSIX)
-        return env_dir / "Scripts" / "python.exe"
     return env_dir / "bin" / "python"
 
 
@@ -118,35 +117,8 @@ def _run(cmd: list[str], reason: str) -> None:
 def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path``, so two pytest processes build one env."""
     with open(path, "a+") as handle:
-        _lock(handle)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
-            _unlock(handle)
-
-
-def _lock(handle: IO[str]) -> None:
-    if os.name == "nt":  # pragma: no cover (the project tests on POSIX)
-        import msvcrt
-
-        while True:
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-                return
-            except OSError:
-                continue
-    import fcntl
-
-    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-
-def _unlock(handle: IO[str]) -> None:
-    if os.name == "nt":  # pragma: no cover (the project tests on POSIX)
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    import fcntl
-
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -117,3 +117,17 @@ def test_versions_json(in_tmp, capsys, listing, findings):
     main(["check", "--format", "json", "repo"])
     report = json.loads(capsys.readouterr().out)
     assert [(f["code"], f["line"], f["message"]) for f in report["findings"]] == findings
+
+
+def test_huge_gap_is_one_finding_and_a_capped_list(in_tmp, capsys):
+    code, tree, findings = _run(in_tmp, capsys, {"001_a.py": UP, "99999999999_b.py": UP})
+    assert findings == [("ML302", "99999999999_b.py", 1)]
+    assert len(tree["gaps"]) == 10_000
+    assert tree["gaps"][:2] == [2, 3]
+
+
+def test_gap_list_is_capped_across_runs(in_tmp, capsys):
+    _, tree, findings = _run(in_tmp, capsys, {"001_a.py": UP, "9000_b.py": UP, "20000_c.py": UP})
+    assert [f[0] for f in findings] == ["ML302", "ML302"]
+    assert len(tree["gaps"]) == 10_000
+    assert tree["gaps"][-1] == 9000 + 10_000 - 8998

@@ -11,7 +11,7 @@ from tests.conftest import write_tree
 
 UP = "def upgrade(migrate_engine):\n    pass\n"
 PROJECT = {
-    "db/legacy/migrate.cfg": "[db_settings]\nrepository_id = nova\n",
+    "db/legacy/migrate.cfg": "[db_settings]\nrepository_id = nova\nversion_table = migrate_version\n",
     "db/legacy/versions/216_a.py": UP,
     "db/legacy/versions/217_b.py": UP,
     "db/alembic/env.py": "",
@@ -61,6 +61,6 @@ def test_migration_without_test(in_tmp, capsys):
 
 
 def test_migration_test_names_zero_padded_versions(in_tmp, capsys):
-    files = {"r/migrate.cfg": "[db_settings]\nrepository_id = r\n", "r/versions/001_a.py": UP,
+    files = {"r/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n", "r/versions/001_a.py": UP,
              "t.py": "def _check_001(self): pass\n", "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["t.py"]\n'}
     assert _messages(in_tmp, capsys, files) == (0, [])

@@ -36,13 +36,25 @@ def uses_timestamps(tree: Tree) -> bool:
     )
 
 
-def gaps(tree: Tree) -> list[int]:
-    """Version numbers missing between the first and the latest (none under timestamps)."""
+MAX_LISTED_GAPS = 10_000
+
+
+def gap_runs(tree: Tree) -> list[tuple[int, int, int]]:
+    """(first missing, last missing, next present) for each run of missing numbers."""
     numbers = sorted(by_number(tree))
-    if not numbers or uses_timestamps(tree):
+    if uses_timestamps(tree):
         return []
-    present = set(numbers)
-    return [n for n in range(numbers[0], numbers[-1]) if n not in present]
+    return [(low + 1, high - 1, high) for low, high in zip(numbers, numbers[1:]) if high - low > 1]
+
+
+def gaps(tree: Tree) -> list[int]:
+    """The missing numbers themselves, at most MAX_LISTED_GAPS of them."""
+    listed: list[int] = []
+    for first, last, _ in gap_runs(tree):
+        listed.extend(range(first, min(last, first + MAX_LISTED_GAPS - len(listed) - 1) + 1))
+        if len(listed) >= MAX_LISTED_GAPS:
+            break
+    return listed
 
 
 def sql_only(tree: Tree) -> list[int]:
@@ -86,22 +98,16 @@ def numbering_gap(ctx: RuleContext) -> Iterator[Hit]:
     at the first missing number.
 
     Fix: restore the missing version, or add a placeholder (`def upgrade(migrate_engine): pass`).
+    The JSON report's `gaps` lists the first 10,000 missing numbers; the findings name every run.
 
     Example: `046_a.py`, `048_b.py` and no 047.
     """
-    missing = gaps(ctx.tree)
     grouped = by_number(ctx.tree)
-    runs: list[list[int]] = []
-    for number in missing:
-        if runs and runs[-1][-1] == number - 1:
-            runs[-1].append(number)
-        else:
-            runs.append([number])
-    for run in runs:
-        after = grouped[min(n for n in grouped if n > run[-1])][0]
-        span = str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
-        yield Hit(after.path, 1, f"version {span} is missing before {after.number}: upgrades across it fail",
-                  hint="add a placeholder script for each missing number", revision=str(after.number))
+    for first, last, following in gap_runs(ctx.tree):
+        after = grouped[following][0]
+        span = str(first) if first == last else f"{first}-{last}"
+        yield Hit(after.path, 1, f"version {span} is missing before {following}: upgrades across it fail",
+                  hint="add a placeholder script for each missing number", revision=str(following))
 
 
 @rule("ML303", "invalid-sql-name", "error", formats=("migrate",))
@@ -325,10 +331,10 @@ def missing_upgrade(ctx: RuleContext) -> Iterator[Hit]:
 
 @rule("ML312", "invalid-migrate-cfg", "error", formats=("migrate",))
 def invalid_migrate_cfg(ctx: RuleContext) -> Iterator[Hit]:
-    """`migrate.cfg` is missing, unreadable, or has no `[db_settings]`.
+    """`migrate.cfg` is missing, unreadable, or lacks `repository_id` or `version_table`.
 
     Why: migrate's `Repository` requires the file and reads `repository_id` and
-    `version_table` from it; without it no command works.
+    `version_table` from its `[db_settings]`; without them no command works.
 
     Fix: restore `migrate.cfg` with a `[db_settings]` section naming `repository_id`.
 

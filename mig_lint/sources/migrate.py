@@ -123,11 +123,13 @@ def read_migrate_config(path: str) -> MigrateConfig:
     if not parser.has_section("db_settings"):
         return MigrateConfig(problem="has no [db_settings] section")
     settings = parser["db_settings"]
+    missing = [key for key in ("repository_id", "version_table") if not settings.get(key, "").strip()]
     timestamps = settings.get("use_timestamp_numbering", "False").strip().lower()
     return MigrateConfig(
-        repository_id=settings.get("repository_id"),
-        version_table=settings.get("version_table", "migrate_version"),
+        repository_id=settings.get("repository_id", "").strip() or None,
+        version_table=settings.get("version_table", "").strip() or "migrate_version",
         use_timestamp_numbering=timestamps in ("true", "1", "yes", "on"),
+        problem=f"has no {' and no '.join(missing)} in [db_settings]" if missing else None,
     )
 
 
