@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mig_lint.config import Config
+from mig_lint.discover import discover
 from mig_lint.discover import DiscoveryError
 from mig_lint.discover import TreeSpec
-from mig_lint.discover import discover
-from mig_lint.graph import Graph
 from mig_lint.graph import build_graph
+from mig_lint.graph import Graph
 from mig_lint.model import Finding
+from mig_lint.model import SLOTS
 from mig_lint.model import Tree
 from mig_lint.rules import is_ignored_for_file
 from mig_lint.rules import run_rules
@@ -23,7 +24,7 @@ from mig_lint.sources.paths import display_path
 from mig_lint.sources.syntax import SyntaxCache
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class CheckResult:
     """The graphs of every tree found and every finding that survived suppression."""
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from mig_lint.model import SEVERITIES
 from mig_lint.model import Severity
+from mig_lint.model import SLOTS
 
 if sys.version_info >= (3, 11):  # pragma: no cover (version dependent)
     import tomllib
@@ -26,7 +27,7 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Handoff:
     """A migrate history continued by an alembic one."""
 
@@ -36,7 +37,7 @@ class Handoff:
     revision: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class MigrationTests:
     """Where migration tests live and how a test names a migration (ML403)."""
 
@@ -44,7 +45,7 @@ class MigrationTests:
     pattern: str = "_check_{version}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Config:
     """Everything a run is configured with; paths are relative to `root`."""
 

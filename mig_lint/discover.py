@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mig_lint.model import Format
+from mig_lint.model import SLOTS
 from mig_lint.sources.paths import display_path
 
 if sys.version_info >= (3, 11):  # pragma: no cover (version dependent)
@@ -37,7 +38,7 @@ class DiscoveryError(Exception):
     """A path or an alembic configuration that cannot be used (exit 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class TreeSpec:
     """Where a tree is and how to read it."""
 
@@ -103,16 +104,15 @@ def _walk(top: str, exclude: Sequence[str]) -> Iterator[TreeSpec]:
             if not d.startswith(".") and d not in _SKIP_DIRS and not _excluded(os.path.join(directory, d), exclude)
         )
         specs = _tree_at(directory)
-        for spec in specs:
-            yield spec
+        yield from specs
         if specs:
             covered = {os.path.realpath(v) for s in specs for v in s.version_locations}
             dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(directory, d)) not in covered]
 
 
 def _excluded(path: str, exclude: Sequence[str]) -> bool:
-    shown = display_path(path)
-    return any(fnmatch.fnmatch(shown, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern) for pattern in exclude)
+    names = (display_path(path), os.path.basename(path))
+    return any(fnmatch.fnmatch(name, pattern) for name in names for pattern in exclude)
 
 
 def _tree_at(directory: str) -> list[TreeSpec]:

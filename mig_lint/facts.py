@@ -5,11 +5,12 @@ from dataclasses import dataclass
 
 from mig_lint.config import Config
 from mig_lint.graph import Graph
+from mig_lint.model import SLOTS
 from mig_lint.rules import history
 from mig_lint.rules import migrate
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class TreeFacts:
     """What DESIGN's JSON report says of a tree (schema 1)."""
 
@@ -38,7 +39,7 @@ def tree_facts(graph: Graph, config: Config) -> TreeFacts:
     is_migrate = tree.format == "migrate"
     numbers = sorted(int(r) for r in graph.revisions) if is_migrate else []
     gaps = tuple(migrate.gaps(tree)) if is_migrate else ()
-    collisions = tuple((str(n), tuple(sorted(names))) for n, names in migrate.collisions(tree).items()) if is_migrate else ()
+    collisions = tuple((str(n), tuple(sorted(names))) for n, names in migrate.collisions(tree).items())
     config_table = tree.migrate_config
     return TreeFacts(
         path=tree.path,

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mig_lint.model import Revision
+from mig_lint.model import SLOTS
 from mig_lint.model import Tree
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Graph:
     """The read-only facts of one tree's history."""
 

@@ -1,9 +1,14 @@
 """The records passed between the stages: what was read, and what was found."""
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import Any
 from typing import Literal
 from typing import Union
+
+# Records are frozen, and slotted where Python (3.10+) allows it.
+SLOTS: dict[str, Any] = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 Format = Literal["alembic", "migrate"]
 Severity = Literal["error", "warning", "info"]
@@ -13,7 +18,7 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 Literal_ = Union[str, int, float, bool, None, tuple[object, ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Span:
     """Where a piece of source text is: 1-based line and column, and str offsets."""
 
@@ -23,7 +28,7 @@ class Span:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Assignment:
     """One module-level `name = value` of a revision header.
 
@@ -38,7 +43,7 @@ class Assignment:
     dynamic: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class DocField:
     """A `Revision ID:` or `Revises:` line of the header string."""
 
@@ -46,7 +51,7 @@ class DocField:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Problem:
     """Why a file could not be read as a script.
 
@@ -59,7 +64,7 @@ class Problem:
     column: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Script:
     """A file in a versions folder, as read (never imported)."""
 
@@ -81,7 +86,7 @@ class Script:
         return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Revision:
     """A node of the history: an alembic revision or a migrate version."""
 
@@ -96,7 +101,7 @@ class Revision:
     labels_line: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class MigrateEntry:
     """A numbered name in a migrate versions folder.
 
@@ -112,7 +117,7 @@ class MigrateEntry:
     operation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class MigrateConfig:
     """`migrate.cfg` [db_settings], or why it could not be read."""
 
@@ -123,7 +128,7 @@ class MigrateConfig:
     line: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class VersionsJson:
     """`versions.json`: (version, file names, line) entries, or why it is unusable."""
 
@@ -133,7 +138,7 @@ class VersionsJson:
     line: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Tree:
     """One migration history: an alembic script location or a migrate repository."""
 
@@ -149,7 +154,7 @@ class Tree:
     old_format: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Finding:
     """One fact about the input that breaks, or may break, an upgrade."""
 

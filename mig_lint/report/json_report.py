@@ -6,8 +6,8 @@ from dataclasses import asdict
 from typing import Any
 
 from mig_lint.check import CheckResult
-from mig_lint.facts import TreeFacts
 from mig_lint.facts import tree_facts
+from mig_lint.facts import TreeFacts
 from mig_lint.model import SEVERITIES
 from mig_lint.report.options import ReportOptions
 

@@ -32,9 +32,8 @@ def render_summary_table(rules: Sequence[Rule], link: str = "") -> str:
     lines = ["| code | name | severity | summary |", "| --- | --- | --- | --- |"]
     for rule in rules:
         opt = " (opt-in)" if rule.opt_in else ""
-        lines.append(
-            f"| [{rule.code}]({link}#{rule.code.lower()}-{rule.name}) | {rule.name} | {rule.severity}{opt} | {rule.summary} |"
-        )
+        anchor = f"{link}#{rule.code.lower()}-{rule.name}"
+        lines.append(f"| [{rule.code}]({anchor}) | {rule.name} | {rule.severity}{opt} | {rule.summary} |")
     return "\n".join(lines) + "\n"
 
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import replace
 from collections.abc import Iterable
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mig_lint.config import Config
 from mig_lint.model import Finding

@@ -11,10 +11,11 @@ from mig_lint.graph import Graph
 from mig_lint.model import Finding
 from mig_lint.model import Format
 from mig_lint.model import Severity
+from mig_lint.model import SLOTS
 from mig_lint.model import Tree
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Hit:
     """What a rule found, before the rule's code and severity are attached."""
 
@@ -26,7 +27,7 @@ class Hit:
     column: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RuleContext:
     """Everything a rule may look at: one tree's graph, the config, every tree of the run."""
 
@@ -42,7 +43,7 @@ class RuleContext:
 Check = Callable[[RuleContext], Iterator[Hit]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Rule:
     """A registered check: stable code, kebab-case name, default severity, docs."""
 

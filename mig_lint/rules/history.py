@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from mig_lint.graph import Graph
 from mig_lint.rules.base import Hit
-from mig_lint.rules.base import RuleContext
 from mig_lint.rules.base import rule
+from mig_lint.rules.base import RuleContext
 
 
 def chains(graph: Graph, declared: Sequence[str]) -> dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from mig_lint.model import MigrateEntry
 from mig_lint.model import Tree
 from mig_lint.rules.base import Hit
-from mig_lint.rules.base import RuleContext
 from mig_lint.rules.base import rule
+from mig_lint.rules.base import RuleContext
 
 # The `engine.name` values migrate compares SQL script dialects with.
 KNOWN_DIALECTS = frozenset(
@@ -129,7 +129,8 @@ def invalid_sql_name(ctx: RuleContext) -> Iterator[Hit]:
             yield Hit(entry.path, 1, f"{entry.name} is not named NNN[_description]_<dialect>_<operation>.sql",
                       hint=f"rename it to {entry.digits}_<dialect>_upgrade.sql", revision=str(entry.number))
         elif entry.operation not in _OPERATIONS:
-            yield Hit(entry.path, 1, f"{entry.name} has operation {entry.operation!r}: migrate runs only upgrade and downgrade",
+            yield Hit(entry.path, 1,
+                      f"{entry.name} has operation {entry.operation!r}: migrate runs only upgrade and downgrade",
                       hint="end the name with _upgrade.sql or _downgrade.sql", revision=str(entry.number))
 
 
@@ -150,8 +151,8 @@ def duplicate_sql_script(ctx: RuleContext) -> Iterator[Hit]:
             continue
         key = (entry.number, entry.dialect, entry.operation)
         if key in seen:
-            yield Hit(entry.path, 1,
-                      f"{entry.name} and {seen[key].name} are both the {entry.dialect} {entry.operation} of version {entry.number}: migrate runs only one",
+            role = f"the {entry.dialect} {entry.operation} of version {entry.number}"
+            yield Hit(entry.path, 1, f"{entry.name} and {seen[key].name} are both {role}: migrate runs only one",
                       hint="merge them into one script", revision=str(entry.number))
         else:
             seen[key] = entry
@@ -173,7 +174,8 @@ def unknown_dialect(ctx: RuleContext) -> Iterator[Hit]:
             near = difflib.get_close_matches(entry.dialect, sorted(KNOWN_DIALECTS), n=1, cutoff=0.6)
             hint = f"did you mean {near[0]!r}?" if near else "use sqlite, postgresql, mysql, oracle, mssql or default"
             yield Hit(entry.path, 1,
-                      f"{entry.name} is for dialect {entry.dialect!r}: no SQLAlchemy engine has that name, so it never runs",
+                      f"{entry.name} is for dialect {entry.dialect!r}: no SQLAlchemy engine has that name, "
+                      "so it never runs",
                       hint=hint, revision=str(entry.number))
 
 
@@ -292,7 +294,8 @@ def versions_json_mismatch(ctx: RuleContext) -> Iterator[Hit]:
                 yield Hit(listing.path, line, f"versions.json lists {name} under {key}, but there is no such script",
                           hint="remove it from versions.json or restore the file", revision=str(int(key)))
             elif entry.number != int(key):
-                yield Hit(listing.path, line, f"versions.json lists {name} under {key}, but its name says {entry.number}",
+                yield Hit(listing.path, line,
+                          f"versions.json lists {name} under {key}, but its name says {entry.number}",
                           hint=f"move it under \"{entry.digits}\"", revision=str(int(key)))
     for name, entry in sorted(on_disk.items()):
         if name not in listed:

@@ -10,8 +10,8 @@ from mig_lint.config import Config
 from mig_lint.config import Handoff
 from mig_lint.graph import Graph
 from mig_lint.rules.base import Hit
-from mig_lint.rules.base import RuleContext
 from mig_lint.rules.base import rule
+from mig_lint.rules.base import RuleContext
 from mig_lint.sources.files import read_text
 from mig_lint.sources.paths import display_path
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from mig_lint.model import Assignment
 from mig_lint.model import Script
 from mig_lint.rules.base import Hit
-from mig_lint.rules.base import RuleContext
 from mig_lint.rules.base import rule
+from mig_lint.rules.base import RuleContext
 from mig_lint.sources.alembic import as_ids
 
 _ILLEGAL = frozenset("@-+:")

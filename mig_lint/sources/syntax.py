@@ -26,7 +26,8 @@ class SyntaxCache:
 
     def __init__(self, directory: str | None = None) -> None:
         self.directory = directory
-        self.path = os.path.join(directory, f"syntax-py{sys.version_info[0]}{sys.version_info[1]}.bin") if directory else None
+        version = f"{sys.version_info[0]}{sys.version_info[1]}"
+        self.path = os.path.join(directory, f"syntax-py{version}.bin") if directory else None
         self._known = self._load()
         self._added: set[bytes] = set()
 
