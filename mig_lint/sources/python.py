@@ -1,9 +1,10 @@
 """Read a migration script's header without importing or executing it.
 
-A fast path reads the four alembic assignments with a regex and plain literals; any
-shape it is not sure of (a comment after the value, a name, a call, a backslash, a
-missing assignment) goes through the full `ast` reader, which also resolves a simple
-`module.CONST` by reading the named module when it is inside the project.
+A fast path finds the four alembic assignments by plain text search and reads plain
+literals; any shape it is not sure of (a comment after the value, a name, a call, a
+backslash, an indented or missing assignment, a line that may sit inside a string) goes
+through the full `ast` reader, which also resolves a simple `module.CONST` by reading
+the named module when it is inside the project.
 """
 from __future__ import annotations
 
@@ -171,7 +172,9 @@ def _fast_value(text: str, start: int) -> tuple[object, int] | None:
         return None, start + len(stripped)
     if "#" in line or "\\" in line or stripped[:1] not in ("(", "[", "'", '"'):
         return None
-    for _ in range(_MAX_VALUE_LINES):
+    # Only a bracket may continue on the next lines; anything else is read in one go.
+    attempts = _MAX_VALUE_LINES if stripped[0] in "([" else 1
+    for _ in range(attempts):
         source = text[start:end].rstrip()
         try:
             return _frozen(ast.literal_eval(source)), start + len(source)
