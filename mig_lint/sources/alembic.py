@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
+from mig_lint.sources.files import DISK
+from mig_lint.sources.files import Files
 from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.python import read_script
@@ -25,17 +27,18 @@ def read_alembic_tree(
     recursive: bool = False,
     roots: Sequence[str] = (),
     syntax: SyntaxCache | None = None,
+    files: Files = DISK,
 ) -> Tree:
     """Read every revision script of an alembic tree (nothing is imported)."""
     scripts: list[Script] = []
     seen: set[str] = set()
     for location in version_locations:
-        for directory, name in _list_files(location, recursive, seen):
+        for directory, name in _list_files(files, location, recursive, seen):
             if not ALEMBIC_SCRIPT.match(name):
                 continue
             path = os.path.join(directory, name)
             display = display_join(directory, name)
-            scripts.append(read_script(path, display, roots, syntax=syntax))
+            scripts.append(read_script(path, display, roots, syntax=syntax, files=files))
     return Tree(
         path=display_path(root),
         format="alembic",
@@ -45,19 +48,17 @@ def read_alembic_tree(
     )
 
 
-def _list_files(location: str, recursive: bool, seen: set[str]) -> Iterator[tuple[str, str]]:
+def _list_files(files: Files, location: str, recursive: bool, seen: set[str]) -> Iterator[tuple[str, str]]:
     """Files of a version location in alembic's order; a file seen before is skipped."""
-    for directory, dirs, files in os.walk(location):
+    for directory, dirs, names in files.walk(location):
         if os.path.basename(directory).endswith("__pycache__"):
             continue
         dirs.sort()
-        real_directory = os.path.realpath(directory)
-        for name in sorted(files):
-            path = os.path.join(directory, name)
-            real = os.path.realpath(path) if os.path.islink(path) else os.path.join(real_directory, name)
-            if real in seen:
+        for name in sorted(names):
+            identity = files.identity(os.path.join(directory, name))
+            if identity in seen:
                 continue
-            seen.add(real)
+            seen.add(identity)
             yield directory, name
         if not recursive:
             break

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import codecs
 import errno
+import os
 import re
+from collections.abc import Iterator
+from typing import Protocol
 from typing import Union
 
 from mig_lint.model import Problem
@@ -14,11 +17,60 @@ _IGNORE = re.compile(r"#\s*mig-lint:\s*ignore(?:\[([A-Z0-9,\s]+)\])?", re.IGNORE
 Text = Union[str, Problem]
 
 
-def read_text(path: str) -> Text:
+class Files(Protocol):
+    """Where trees are read from: the working tree on disk, or a git commit's objects."""
+
+    def walk(self, top: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """`os.walk(top)`: top-down, and the caller may prune the folder list in place."""
+
+    def listdir(self, path: str) -> list[str]:
+        """The names in a folder (OSError when it is not one)."""
+
+    def isdir(self, path: str) -> bool:
+        """True for a folder."""
+
+    def isfile(self, path: str) -> bool:
+        """True for a file."""
+
+    def read_bytes(self, path: str) -> bytes:
+        """A file's content (OSError when it cannot be read)."""
+
+    def identity(self, path: str) -> str:
+        """What makes two paths one file (the real path on disk)."""
+
+
+class DiskFiles:
+    """The working tree, through `os`."""
+
+    def walk(self, top: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        return os.walk(top)
+
+    def listdir(self, path: str) -> list[str]:
+        return os.listdir(path)
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def isfile(self, path: str) -> bool:
+        return os.path.isfile(path)
+
+    def read_bytes(self, path: str) -> bytes:
+        with open(path, "rb") as f:
+            return f.read()
+
+    def identity(self, path: str) -> str:
+        return os.path.realpath(path) if os.path.islink(path) else os.path.join(
+            os.path.realpath(os.path.dirname(path)), os.path.basename(path)
+        )
+
+
+DISK = DiskFiles()
+
+
+def read_text(path: str, files: Files = DISK) -> Text:
     """The decoded text of `path`, or the `Problem` that stops it being read."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = files.read_bytes(path)
     except OSError as e:
         if e.errno == errno.ELOOP:
             return Problem("symlink-loop", "is a symlink loop")

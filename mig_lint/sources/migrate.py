@@ -21,7 +21,10 @@ from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.model import VersionsJson
+from mig_lint.sources.files import DISK
+from mig_lint.sources.files import Files
 from mig_lint.sources.files import read_text
+from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.python import read_script
 
@@ -31,15 +34,17 @@ CONFIG_NAME = "migrate.cfg"
 VERSIONS_JSON = "versions.json"
 
 
-def read_migrate_tree(root: str, versions: str | None = None, roots: Sequence[str] = ()) -> Tree:
+def read_migrate_tree(
+    root: str, versions: str | None = None, roots: Sequence[str] = (), files: Files = DISK
+) -> Tree:
     """Read a migrate repository: migrate.cfg, versions/ entries and their scripts."""
     versions = versions or os.path.join(root, "versions")
     try:
-        names = sorted(os.listdir(versions))
+        names = sorted(files.listdir(versions))
     except OSError:  # pragma: no cover (an unreadable folder; root, which runs the tests, reads any)
         names = []
-    entries = tuple(_entries(versions, names))
-    scripts = tuple(_scripts(entries, roots))
+    entries = tuple(_entries(files, versions, names))
+    scripts = tuple(_scripts(files, versions, entries, roots))
     json_path = os.path.join(versions, VERSIONS_JSON)
     return Tree(
         path=display_path(root),
@@ -51,25 +56,26 @@ def read_migrate_tree(root: str, versions: str | None = None, roots: Sequence[st
         short_numbered=tuple(
             display_path(os.path.join(versions, n)) for n in names if SHORT_NUMBER.match(n)
         ),
-        migrate_config=read_migrate_config(os.path.join(root, CONFIG_NAME)),
-        versions_json=read_versions_json(json_path) if os.path.isfile(json_path) else None,
+        migrate_config=read_migrate_config(os.path.join(root, CONFIG_NAME), files),
+        versions_json=read_versions_json(json_path, files) if files.isfile(json_path) else None,
         old_format="1" in names,
     )
 
 
-def _entries(versions: str, names: Sequence[str]) -> Iterator[MigrateEntry]:
+def _entries(files: Files, versions: str, names: Sequence[str]) -> Iterator[MigrateEntry]:
     for name in names:
         match = VERSION_NAME.match(name)
         if match is None:
             continue
         path = os.path.join(versions, name)
         digits = match.group(1)
-        yield MigrateEntry(name, display_path(path), int(digits), digits, *_classify(path, name))
+        kind = _classify(name, files.isdir(path))
+        yield MigrateEntry(name, display_join(versions, name), int(digits), digits, *kind)
 
 
-def _classify(path: str, name: str) -> tuple[str, str | None, str | None]:
+def _classify(name: str, is_dir: bool) -> tuple[str, str | None, str | None]:
     """(kind, dialect, operation) with migrate's own tests, `endswith('py')` included."""
-    if os.path.isdir(path):
+    if is_dir:
         return "dir", None, None
     if name.endswith("py"):
         return "py", None, None
@@ -87,11 +93,11 @@ def _classify(path: str, name: str) -> tuple[str, str | None, str | None]:
     return "sql", parts[-2], parts[-1]
 
 
-def _scripts(entries: Sequence[MigrateEntry], roots: Sequence[str]) -> Iterator[Script]:
+def _scripts(files: Files, versions: str, entries: Sequence[MigrateEntry], roots: Sequence[str]) -> Iterator[Script]:
     for entry in entries:
-        if entry.kind != "py":
-            continue
-        yield read_script(entry.path, entry.path, roots, functions_needed=True)
+        if entry.kind == "py":
+            path = os.path.join(versions, entry.name)
+            yield read_script(path, entry.path, roots, functions_needed=True, files=files)
 
 
 def _revisions(entries: Sequence[MigrateEntry]) -> Iterator[Revision]:
@@ -108,11 +114,11 @@ def _revisions(entries: Sequence[MigrateEntry]) -> Iterator[Revision]:
         previous = number
 
 
-def read_migrate_config(path: str) -> MigrateConfig:
+def read_migrate_config(path: str, files: Files = DISK) -> MigrateConfig:
     """`migrate.cfg`'s [db_settings], or the reason it cannot be used."""
-    if not os.path.exists(path):
+    if not files.isfile(path):
         return MigrateConfig(problem="is missing")
-    text = read_text(path)
+    text = read_text(path, files)
     if isinstance(text, Problem):
         return MigrateConfig(problem=text.detail, line=text.line)
     parser = configparser.ConfigParser(interpolation=None)
@@ -138,10 +144,10 @@ def _key_line(text: str, key: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
-def read_versions_json(path: str) -> VersionsJson:
+def read_versions_json(path: str, files: Files = DISK) -> VersionsJson:
     """`versions.json`: {"216": ["216_havana.py", ...]}, or why it cannot be used."""
     display = display_path(path)
-    text = read_text(path)
+    text = read_text(path, files)
     if isinstance(text, Problem):
         return VersionsJson(display, problem=text.detail, line=text.line)
     try:

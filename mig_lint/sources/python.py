@@ -19,6 +19,8 @@ from mig_lint.model import DocField
 from mig_lint.model import Problem
 from mig_lint.model import Script
 from mig_lint.model import Span
+from mig_lint.sources.files import DISK
+from mig_lint.sources.files import Files
 from mig_lint.sources.files import inline_ignores
 from mig_lint.sources.files import read_text
 from mig_lint.sources.syntax import SyntaxCache
@@ -44,10 +46,11 @@ def read_script(
     roots: Sequence[str] = (),
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
+    files: Files = DISK,
 ) -> Script:
     """Read one script file into a `Script`; problems are recorded, never raised."""
     name = os.path.basename(path)
-    text = read_text(path)
+    text = read_text(path, files)
     if isinstance(text, Problem):
         return Script(display, name, problem=text)
     if not text.strip():
