@@ -5,21 +5,21 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mig_lint.baseline import load_baselines
 from mig_lint.config import Config
 from mig_lint.discover import discover
 from mig_lint.discover import DiscoveryError
-from mig_lint.discover import TreeSpec
 from mig_lint.graph import build_graph
 from mig_lint.graph import Graph
 from mig_lint.model import Finding
 from mig_lint.model import SLOTS
 from mig_lint.model import Tree
+from mig_lint.model import TreeSpec
 from mig_lint.rules import is_ignored_for_file
 from mig_lint.rules import run_rules
 from mig_lint.rules import selected_rules
 from mig_lint.rules.base import RuleContext
-from mig_lint.sources.alembic import read_alembic_tree
-from mig_lint.sources.migrate import read_migrate_tree
+from mig_lint.sources import read_tree
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.syntax import SyntaxCache
 
@@ -42,13 +42,6 @@ def target_paths(paths: Sequence[str], config: Config) -> tuple[str, ...]:
     return (".",)
 
 
-def read_tree(spec: TreeSpec, roots: Sequence[str], syntax: SyntaxCache | None = None) -> Tree:
-    """Read one discovered tree with the reader of its format."""
-    if spec.format == "migrate":
-        return read_migrate_tree(spec.root, spec.version_locations[0], roots)
-    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax)
-
-
 def cache_directory(start: str) -> str:
     """`$MIG_LINT_CACHE_DIR`, else `.mig-lint-cache` in the repository root (or `start`)."""
     configured = os.environ.get("MIG_LINT_CACHE_DIR")
@@ -63,26 +56,43 @@ def cache_directory(start: str) -> str:
     return os.path.join(directory, ".mig-lint-cache")
 
 
-def load_graphs(paths: Sequence[str], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
-    """Every tree under the paths, as graphs; DiscoveryError when there is none."""
+def discover_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]:
+    """Every tree under the paths; DiscoveryError when there is none."""
     targets = target_paths(paths, config)
     specs = discover(targets, config.exclude)
     if not specs:
         raise DiscoveryError(f"no alembic or migrate migrations found under {', '.join(targets)}")
-    roots = (config.root, os.getcwd())
+    return specs
+
+
+def read_graphs(specs: Sequence[TreeSpec], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
+    """The graph of each tree, read from the working tree."""
     syntax = SyntaxCache(cache_directory(os.getcwd()) if use_cache else None)
-    graphs = tuple(build_graph(read_tree(spec, roots, syntax)) for spec in specs)
+    graphs = tuple(build_graph(read_tree(spec, project_roots(config), syntax)) for spec in specs)
     syntax.save()
     return graphs
 
 
-def check(paths: Sequence[str], config: Config, use_cache: bool = True) -> CheckResult:
-    """Run every selected rule over every tree under `paths`."""
-    graphs = load_graphs(paths, config, use_cache)
+def project_roots(config: Config) -> tuple[str, ...]:
+    """Where `module.CONST` imports are looked up."""
+    return (config.root, os.getcwd())
+
+
+def load_graphs(paths: Sequence[str], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
+    """Every tree under the paths, as graphs; DiscoveryError when there is none."""
+    return read_graphs(discover_trees(paths, config), config, use_cache)
+
+
+def check(paths: Sequence[str], config: Config, use_cache: bool = True, base: str | None = None) -> CheckResult:
+    """Run every selected rule over every tree under `paths` (against branch `base` if given)."""
+    specs = discover_trees(paths, config)
+    graphs = read_graphs(specs, config, use_cache)
+    baselines = load_baselines(base, specs, graphs, project_roots(config)) if base else {}
     rules = selected_rules(config)
     findings: list[Finding] = []
     for graph in graphs:
-        findings.extend(run_rules(rules, RuleContext(graph, config, graphs)))
+        context = RuleContext(graph, config, graphs, baselines.get(graph.tree.path))
+        findings.extend(run_rules(rules, context))
     kept = _suppress(findings, [g.tree for g in graphs], config)
     return CheckResult(graphs, tuple(sorted(set(kept), key=_order)), config)
 

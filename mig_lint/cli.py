@@ -18,6 +18,7 @@ from mig_lint.config import ConfigError
 from mig_lint.config import find_config
 from mig_lint.config import load_config
 from mig_lint.discover import DiscoveryError
+from mig_lint.sources.git import GitError
 
 TRACKER = "https://github.com/mig-lint/mig-lint/issues"
 _FORMAT = click.Choice(["text", "json"])
@@ -58,8 +59,10 @@ def cli() -> None:
 @click.option("--extend-ignore", help="Code prefixes to add to the ignored ones.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--no-cache", is_flag=True, help="Compile every script instead of trusting .mig-lint-cache.")
+@click.option("--base", metavar="REF", help="Compare with the branch REF the change will merge into (ML5xx).")
 def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str | None, ignore: str | None,
-          extend_select: str | None, extend_ignore: str | None, color: bool | None, no_cache: bool) -> int:
+          extend_select: str | None, extend_ignore: str | None, color: bool | None, no_cache: bool,
+          base: str | None) -> int:
     """Report every problem of the migration trees under PATHS (default: the project)."""
     from mig_lint.report import FORMATS
     from mig_lint.report.options import ReportOptions
@@ -67,8 +70,8 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str
     config = _config(config_file, select=select, ignore=ignore, extend_select=extend_select,
                      extend_ignore=extend_ignore)
     try:
-        result = run_check(paths, config, use_cache=not no_cache)
-    except DiscoveryError as e:
+        result = run_check(paths, config, use_cache=not no_cache, base=base)
+    except (DiscoveryError, GitError) as e:
         raise UsageProblem(str(e)) from None
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
     click.echo(FORMATS[fmt](result, ReportOptions(color=use_color, version=__version__)), nl=False, color=use_color)

@@ -15,10 +15,9 @@ import re
 import sys
 from collections.abc import Iterator
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from mig_lint.model import Format
-from mig_lint.model import SLOTS
+from mig_lint.model import TreeSpec
 from mig_lint.sources.paths import display_path
 
 if sys.version_info >= (3, 11):  # pragma: no cover (version dependent)
@@ -36,16 +35,6 @@ _DOWN_REVISION = re.compile(r"^down_revision\b", re.MULTILINE)
 
 class DiscoveryError(Exception):
     """A path or an alembic configuration that cannot be used (exit 2)."""
-
-
-@dataclass(frozen=True, **SLOTS)
-class TreeSpec:
-    """Where a tree is and how to read it."""
-
-    root: str
-    format: Format
-    version_locations: tuple[str, ...]
-    recursive: bool = False
 
 
 def discover(paths: Sequence[str], exclude: Sequence[str] = ()) -> tuple[TreeSpec, ...]:

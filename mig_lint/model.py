@@ -139,6 +139,16 @@ class VersionsJson:
 
 
 @dataclass(frozen=True, **SLOTS)
+class TreeSpec:
+    """Where a tree is and how to read it."""
+
+    root: str
+    format: Format
+    version_locations: tuple[str, ...]
+    recursive: bool = False
+
+
+@dataclass(frozen=True, **SLOTS)
 class Tree:
     """One migration history: an alembic script location or a migrate repository."""
 

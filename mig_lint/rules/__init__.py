@@ -9,6 +9,7 @@ from dataclasses import replace
 from mig_lint.config import Config
 from mig_lint.model import Finding
 from mig_lint.model import Severity
+from mig_lint.rules import gate
 from mig_lint.rules import history
 from mig_lint.rules import migrate
 from mig_lint.rules import project
@@ -50,6 +51,11 @@ ALL_RULES: tuple[Rule, ...] = (
     project.broken_handoff,
     project.migration_without_test,
     project.label_placement,
+    gate.not_on_base_head,
+    gate.number_taken_on_base,
+    gate.edited_merged_migration,
+    gate.removed_merged_migration,
+    gate.reparented_merged_migration,
 )
 RULES_BY_CODE = {r.code: r for r in ALL_RULES}
 

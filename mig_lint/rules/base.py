@@ -6,6 +6,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mig_lint.baseline import Baseline
 from mig_lint.config import Config
 from mig_lint.graph import Graph
 from mig_lint.model import Finding
@@ -34,6 +35,7 @@ class RuleContext:
     graph: Graph
     config: Config
     project: tuple[Graph, ...] = ()
+    baseline: Baseline | None = None
 
     @property
     def tree(self) -> Tree:

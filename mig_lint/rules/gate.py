@@ -1,0 +1,182 @@
+"""ML5xx: a change compared with the branch it will merge into (`check --base REF`)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mig_lint.baseline import Baseline
+from mig_lint.graph import Graph
+from mig_lint.rules.base import Hit
+from mig_lint.rules.base import rule
+from mig_lint.rules.base import RuleContext
+
+
+def _merged(ctx: RuleContext) -> tuple[Baseline, Graph] | None:
+    """The baseline and its merge-base graph, when the tree existed there."""
+    baseline = ctx.baseline
+    if baseline is None or baseline.merge_base is None:
+        return None
+    return baseline, baseline.merge_base
+
+
+def new_revisions(ctx: RuleContext) -> list[str]:
+    """Revisions of this change: in the working tree, neither at the merge-base nor on REF."""
+    baseline = ctx.baseline
+    if baseline is None:
+        return []
+    known = set(baseline.merge_base.revisions if baseline.merge_base else ()) | set(
+        baseline.target.revisions if baseline.target else ()
+    )
+    return sorted(r for r in ctx.graph.revisions if r not in known)
+
+
+def _target_head_above(target: Graph, parent: str) -> str | None:
+    """REF's head that continues the line `parent` is on (None when `parent` is unknown to REF)."""
+    if parent not in target.revisions:
+        return None
+    heads = [h for h in target.heads if h == parent or parent in target.ancestors(h)]
+    return heads[0] if len(heads) == 1 else None
+
+
+@rule("ML501", "not-on-base-head", "error", formats=("alembic",))
+def not_on_base_head(ctx: RuleContext) -> Iterator[Hit]:
+    """A new revision whose parent is not the head of the base branch.
+
+    Why: the base branch gained revisions since this change was written (two changes
+    took the same parent, as quantum's five heads did); once both merge the history
+    forks and `alembic upgrade head` stops.
+
+    Fix: set the `down_revision` (and `Revises:` line) of the change's first revision
+    to the head of the base branch, which the message names.
+
+    Example: `main` has `a <- b`, the change adds `c` with `down_revision = 'a'`.
+    """
+    baseline = ctx.baseline
+    if baseline is None or baseline.target is None:
+        return
+    new = set(new_revisions(ctx))
+    for revision_id in sorted(new):
+        revision = ctx.graph.revisions[revision_id]
+        for parent in revision.down:
+            if parent in new or parent in baseline.target.heads:
+                continue
+            head = _target_head_above(baseline.target, parent)
+            if head is None:
+                continue
+            yield Hit(revision.path, revision.down_line,
+                      f"{revision_id} follows {parent}, but the head of {baseline.ref} is {head}: "
+                      "after the merge the history forks",
+                      hint=f"set down_revision = {head!r} (and Revises: {head})", revision=revision_id)
+
+
+@rule("ML502", "number-taken-on-base", "error", formats=("migrate",))
+def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
+    """A new migrate version that the base branch already uses, or that is not above its latest.
+
+    Why: migrate numbers are taken in order; a number another change merged first makes
+    the repository refuse to load (two scripts for one version), and a number below the
+    latest is skipped by every database that is already past it.
+
+    Fix: renumber the change's versions to follow the base branch's latest.
+
+    Example: `main` gained `047_x.py` while the change adds `047_y.py`.
+    """
+    baseline = ctx.baseline
+    if baseline is None or baseline.target is None or not baseline.target.revisions:
+        return
+    latest = max(int(r) for r in baseline.target.revisions)
+    new = new_revisions(ctx)
+    for offset, revision_id in enumerate(sorted(new, key=int)):
+        revision = ctx.graph.revisions[revision_id]
+        number = int(revision_id)
+        if number > latest:
+            continue
+        yield Hit(revision.path, 1,
+                  f"version {number} is new here, but {baseline.ref} is already at {latest}: "
+                  "databases past it never run it",
+                  hint=f"renumber it to {latest + 1 + offset}", revision=revision_id)
+    for revision_id in sorted(set(ctx.graph.revisions) & set(baseline.target.revisions) - _at_merge_base(ctx)):
+        revision = ctx.graph.revisions[revision_id]
+        if revision.path not in _target_paths(baseline.target, revision_id):
+            yield Hit(revision.path, 1, f"version {revision_id} is taken on {baseline.ref} by another script",
+                      hint=f"renumber it to {latest + 1}", revision=revision_id)
+
+
+def _at_merge_base(ctx: RuleContext) -> set[str]:
+    merged = _merged(ctx)
+    return set(merged[1].revisions) if merged else set()
+
+
+def _target_paths(target: Graph, revision: str) -> set[str]:
+    return {e.path for e in target.tree.entries if str(e.number) == revision}
+
+
+@rule("ML503", "edited-merged-migration", "error")
+def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
+    """A migration already on the base branch was changed.
+
+    Why: databases that ran the merged version never run the edited one; the schema of
+    an upgraded database then differs from a fresh one.
+
+    Fix: revert the edit and write a new migration that makes the change.
+
+    Example: adding a column to the `create_table` of a merged revision.
+    """
+    merged = _merged(ctx)
+    if merged is None:
+        return
+    baseline, base = merged
+    for revision_id in sorted(baseline.changed):
+        revision = ctx.graph.revisions[revision_id]
+        if set(revision.down) != set(base.revisions[revision_id].down):
+            continue  # ML505 says more
+        yield Hit(revision.path, 1, f"{revision_id} is merged on {baseline.ref} and was edited here",
+                  hint=f"restore it (`git checkout {baseline.ref} -- {revision.path}`) and add a new migration",
+                  revision=revision_id)
+
+
+@rule("ML504", "removed-merged-migration", "error")
+def removed_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
+    """A migration on the base branch was deleted.
+
+    Why: databases that ran it keep its changes and its id in the version table; alembic
+    then cannot find the database's current revision, and fresh databases miss the change.
+
+    Fix: restore the file; undo its effect with a new migration if needed.
+
+    Example: deleting `versions/1a2b_add_x.py` that is on `main`.
+    """
+    merged = _merged(ctx)
+    if merged is None:
+        return
+    baseline, base = merged
+    for revision_id in sorted(set(base.revisions) - set(ctx.graph.revisions)):
+        path = base.revisions[revision_id].path
+        yield Hit(path, 1, f"{revision_id} is merged on {baseline.ref} and was removed here",
+                  hint=f"restore it: `git checkout {baseline.ref} -- {path}`", revision=revision_id)
+
+
+@rule("ML505", "reparented-merged-migration", "error", formats=("alembic",))
+def reparented_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
+    """A merged revision's `down_revision` changed: databases already past it skip migrations.
+
+    Why: a database records only its current revision; re-pointing a merged revision to
+    follow a newer one makes databases that already ran it believe the newer one ran too.
+
+    Fix: restore the old `down_revision` and move the new revisions on top instead.
+
+    Example: changing `b`'s `down_revision` from `a` to `c` after `b` merged.
+    """
+    merged = _merged(ctx)
+    if merged is None:
+        return
+    baseline, base = merged
+    for revision_id in sorted(set(base.revisions) & set(ctx.graph.revisions)):
+        before = base.revisions[revision_id].down
+        revision = ctx.graph.revisions[revision_id]
+        if set(before) != set(revision.down):
+            was = ", ".join(before) or "None"
+            now = ", ".join(revision.down) or "None"
+            yield Hit(revision.path, revision.down_line,
+                      f"{revision_id} is merged on {baseline.ref} with down_revision {was}; here it is {now}",
+                      hint="restore its down_revision and move the new revisions on top of it",
+                      revision=revision_id)

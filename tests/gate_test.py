@@ -1,0 +1,163 @@
+"""`check --base REF` on real git repositories built in tmp folders."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from mig_lint.cli import main
+from tests.conftest import alembic_script
+from tests.conftest import write_tree
+
+UP = "def upgrade(migrate_engine):\n    pass\n"
+
+
+@pytest.fixture
+def git(in_tmp, monkeypatch):
+    """Run git in the temp folder, with an identity and no user or system configuration."""
+    for name, value in {
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@x",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args, cwd=None):
+        return subprocess.run(["git", *args], cwd=cwd or in_tmp, check=True, capture_output=True, text=True).stdout
+
+    run("init", "-q", "-b", "main")
+    return run
+
+
+def _commit(git, root, files, message):
+    write_tree(root, files)
+    git("add", "-A")
+    git("commit", "-q", "-m", message)
+
+
+def _gate(capsys, *args):
+    code = main(["check", "--format", "json", *args])
+    out, err = capsys.readouterr()
+    if code == 2:
+        return code, err
+    return code, sorted((f["code"], f["path"], f["line"]) for f in json.loads(out)["findings"])
+
+
+ALEMBIC = {"db/env.py": "", "db/versions/a.py": alembic_script("a", None), "db/versions/b.py": alembic_script("b", "a")}
+
+
+@pytest.fixture
+def forked(git, in_tmp):
+    """main: a <- b; branch `feature` (checked out) from there."""
+    _commit(git, in_tmp, ALEMBIC, "base")
+    git("checkout", "-q", "-b", "feature")
+    return git
+
+
+def test_new_revision_on_the_base_head_is_clean(forked, in_tmp, capsys):
+    _commit(forked, in_tmp, {"db/versions/c.py": alembic_script("c", "b")}, "c")
+    assert _gate(capsys, "--base", "main") == (0, [])
+
+
+def test_base_moved_on_new_revision_forks(forked, in_tmp, capsys):
+    _commit(forked, in_tmp, {"db/versions/c.py": alembic_script("c", "b")}, "c")
+    forked("checkout", "-q", "main")
+    _commit(forked, in_tmp, {"db/versions/d.py": alembic_script("d", "b")}, "d")
+    forked("checkout", "-q", "feature")
+    assert _gate(capsys, "--base", "main") == (1, [("ML501", "db/versions/c.py", 2)])
+    forked("merge", "-q", "--no-edit", "main")
+    assert _gate(capsys, "--base", "main")[1] == [
+        ("ML101", "db/versions/c.py", 1), ("ML101", "db/versions/d.py", 1), ("ML103", "db/versions/b.py", 1),
+        ("ML501", "db/versions/c.py", 2),
+    ]
+
+
+def test_rebased_change_is_clean(forked, in_tmp, capsys):
+    forked("checkout", "-q", "main")
+    _commit(forked, in_tmp, {"db/versions/d.py": alembic_script("d", "b")}, "d")
+    forked("checkout", "-q", "feature")
+    forked("rebase", "-q", "main")
+    _commit(forked, in_tmp, {"db/versions/c.py": alembic_script("c", "d")}, "c")
+    assert _gate(capsys, "--base", "main") == (0, [])
+
+
+def test_uncommitted_revision_is_checked(forked, in_tmp, capsys):
+    forked("checkout", "-q", "main")
+    _commit(forked, in_tmp, {"db/versions/d.py": alembic_script("d", "b")}, "d")
+    forked("checkout", "-q", "feature")
+    write_tree(in_tmp, {"db/versions/c.py": alembic_script("c", "b")})
+    assert _gate(capsys, "--base", "main") == (1, [("ML501", "db/versions/c.py", 2)])
+
+
+def test_edited_merged_migration(forked, in_tmp, capsys):
+    _commit(forked, in_tmp, {"db/versions/b.py": alembic_script("b", "a") + "\n# more\n"}, "edit b")
+    assert _gate(capsys, "--base", "main") == (1, [("ML503", "db/versions/b.py", 1)])
+
+
+def test_removed_merged_migration(forked, in_tmp, capsys):
+    forked("rm", "-q", "db/versions/b.py")
+    assert _gate(capsys, "--base", "main") == (1, [("ML504", "db/versions/b.py", 1)])
+
+
+def test_reparented_merged_migration(forked, in_tmp, capsys):
+    _commit(forked, in_tmp, {"db/versions/c.py": alembic_script("c", "a"), "db/versions/b.py": alembic_script("b", "c")},
+            "insert c below b")
+    assert _gate(capsys, "--base", "main") == (1, [("ML501", "db/versions/c.py", 2), ("ML505", "db/versions/b.py", 2)])
+
+
+MIGRATE = {"repo/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n",
+           "repo/versions/045_a.py": UP, "repo/versions/046_b.py": UP}
+
+
+def test_migrate_number_taken_on_base(git, in_tmp, capsys):
+    _commit(git, in_tmp, MIGRATE, "base")
+    git("checkout", "-q", "-b", "feature")
+    _commit(git, in_tmp, {"repo/versions/047_mine.py": UP}, "mine")
+    assert _gate(capsys, "--base", "main") == (0, [])
+    git("checkout", "-q", "main")
+    _commit(git, in_tmp, {"repo/versions/047_theirs.py": UP}, "theirs")
+    git("checkout", "-q", "feature")
+    assert _gate(capsys, "--base", "main") == (1, [("ML502", "repo/versions/047_mine.py", 1)])
+
+
+def test_migrate_number_below_the_base_latest(git, in_tmp, capsys):
+    _commit(git, in_tmp, MIGRATE, "base")
+    git("checkout", "-q", "-b", "feature")
+    git("checkout", "-q", "main")
+    _commit(git, in_tmp, {"repo/versions/047_x.py": UP, "repo/versions/048_y.py": UP}, "two")
+    git("checkout", "-q", "feature")
+    _commit(git, in_tmp, {"repo/versions/048_mine.py": UP, "repo/versions/049_more.py": UP}, "mine")
+    code, findings = _gate(capsys, "--base", "main")
+    assert findings == [("ML302", "repo/versions/048_mine.py", 1), ("ML502", "repo/versions/048_mine.py", 1)]
+
+
+def test_tree_new_on_this_branch(git, in_tmp, capsys):
+    _commit(git, in_tmp, {"README": "x"}, "base")
+    git("checkout", "-q", "-b", "feature")
+    _commit(git, in_tmp, ALEMBIC, "add migrations")
+    assert _gate(capsys, "--base", "main") == (0, [])
+
+
+def test_unknown_base_names_the_fetch(git, in_tmp, capsys):
+    _commit(git, in_tmp, ALEMBIC, "base")
+    assert _gate(capsys, "--base", "origin/stable") == (
+        2, "mig-lint: base 'origin/stable' is not known in this clone: run `git fetch origin stable`\n")
+
+
+def test_shallow_clone_names_the_unshallow(forked, in_tmp, tmp_path_factory, capsys, monkeypatch):
+    _commit(forked, in_tmp, {"db/versions/c.py": alembic_script("c", "b")}, "c")
+    forked("checkout", "-q", "main")
+    _commit(forked, in_tmp, {"db/versions/d.py": alembic_script("d", "b")}, "d")
+    clone = tmp_path_factory.mktemp("clone")
+    forked("clone", "-q", "--depth", "1", "--no-single-branch", f"file://{in_tmp}", str(clone))
+    forked("checkout", "-q", "feature", cwd=clone)
+    monkeypatch.chdir(clone)
+    code, err = _gate(capsys, "--base", "origin/main")
+    assert code == 2 and "run `git fetch --unshallow`" in err
+
+
+def test_not_a_repository(in_tmp, capsys, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(in_tmp.parent))
+    write_tree(in_tmp, ALEMBIC)
+    assert _gate(capsys, "--base", "main") == (2, "mig-lint: . is not inside a git repository (--base needs one)\n")
