@@ -161,3 +161,57 @@ def test_not_a_repository(in_tmp, capsys, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(in_tmp.parent))
     write_tree(in_tmp, ALEMBIC)
     assert _gate(capsys, "--base", "main") == (2, "mig-lint: . is not inside a git repository (--base needs one)\n")
+
+
+def test_migrate_number_below_the_first_is_new_and_too_low(git, in_tmp, capsys):
+    _commit(git, in_tmp, MIGRATE, "base")
+    git("checkout", "-q", "-b", "feature")
+    _commit(git, in_tmp, {"repo/versions/044_early.py": UP}, "early")
+    assert _gate(capsys, "--base", "main") == (1, [("ML502", "repo/versions/044_early.py", 1)])
+
+
+def test_branch_that_contains_the_base_number_is_not_blamed(git, in_tmp, capsys):
+    _commit(git, in_tmp, MIGRATE, "base")
+    git("checkout", "-q", "-b", "feature")
+    git("checkout", "-q", "main")
+    _commit(git, in_tmp, {"repo/versions/047_theirs.py": UP}, "theirs")
+    git("checkout", "-q", "feature")
+    git("merge", "-q", "--no-edit", "main")
+    _commit(git, in_tmp, {"repo/versions/048_mine.py": UP}, "mine")
+    assert _gate(capsys, "--base", "main") == (0, [])
+
+
+def test_new_revision_with_an_unknown_parent_is_only_a_missing_parent(forked, in_tmp, capsys):
+    _commit(forked, in_tmp, {"db/versions/c.py": alembic_script("c", "zz")}, "c")
+    assert [f[0] for f in _gate(capsys, "--base", "main")[1]] == ["ML101", "ML101", "ML106"]
+
+
+def test_unrelated_histories(git, in_tmp, capsys):
+    _commit(git, in_tmp, ALEMBIC, "base")
+    git("checkout", "-q", "--orphan", "other")
+    _commit(git, in_tmp, {"db/versions/c.py": alembic_script("c", "b")}, "other")
+    assert _gate(capsys, "--base", "main") == (2, "mig-lint: 'main' and HEAD have no common history\n")
+
+
+def test_locations_and_links_at_the_base(git, in_tmp, capsys):
+    files = {"alembic.ini": "[alembic]\nscript_location = db\nversion_locations = db/versions db/extra\n"
+                            "recursive_version_locations = true\n", **ALEMBIC,
+             "db/versions/2024/c.py": alembic_script("c", "b")}
+    _commit(git, in_tmp, files, "base")
+    os.symlink("c.py", in_tmp / "db" / "versions" / "2024" / "link.py")
+    git("add", "-A")
+    git("commit", "-q", "-m", "a link")
+    git("checkout", "-q", "-b", "feature")
+    os.remove(in_tmp / "db" / "versions" / "2024" / "link.py")
+    _commit(git, in_tmp, {"db/extra/d.py": alembic_script("d", "c")}, "extra location")
+    assert _gate(capsys, "--base", "main") == (0, [])
+
+
+def test_cherry_picked_base_version_is_not_blamed(git, in_tmp, capsys):
+    _commit(git, in_tmp, MIGRATE, "base")
+    git("checkout", "-q", "-b", "feature")
+    git("checkout", "-q", "main")
+    _commit(git, in_tmp, {"repo/versions/047_theirs.py": UP}, "theirs")
+    git("checkout", "-q", "feature")
+    git("cherry-pick", "main")
+    assert _gate(capsys, "--base", "main") == (0, [])

@@ -18,11 +18,8 @@ def _merged(ctx: RuleContext) -> tuple[Baseline, Graph] | None:
     return baseline, baseline.merge_base
 
 
-def new_revisions(ctx: RuleContext) -> list[str]:
+def new_revisions(ctx: RuleContext, baseline: Baseline) -> list[str]:
     """Revisions of this change: in the working tree, neither at the merge-base nor on REF."""
-    baseline = ctx.baseline
-    if baseline is None:
-        return []
     known = set(baseline.merge_base.revisions if baseline.merge_base else ()) | set(
         baseline.target.revisions if baseline.target else ()
     )
@@ -53,7 +50,7 @@ def not_on_base_head(ctx: RuleContext) -> Iterator[Hit]:
     baseline = ctx.baseline
     if baseline is None or baseline.target is None:
         return
-    new = set(new_revisions(ctx))
+    new = set(new_revisions(ctx, baseline))
     for revision_id in sorted(new):
         revision = ctx.graph.revisions[revision_id]
         for parent in revision.down:
@@ -84,7 +81,7 @@ def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
     if baseline is None or baseline.target is None or not baseline.target.revisions:
         return
     latest = max(int(r) for r in baseline.target.revisions)
-    new = new_revisions(ctx)
+    new = new_revisions(ctx, baseline)
     for offset, revision_id in enumerate(sorted(new, key=int)):
         revision = ctx.graph.revisions[revision_id]
         number = int(revision_id)
