@@ -213,5 +213,6 @@ def test_cherry_picked_base_version_is_not_blamed(git, in_tmp, capsys):
     git("checkout", "-q", "main")
     _commit(git, in_tmp, {"repo/versions/047_theirs.py": UP}, "theirs")
     git("checkout", "-q", "feature")
+    _commit(git, in_tmp, {"README": "feature work\n"}, "unrelated work first")
     git("cherry-pick", "main")
     assert _gate(capsys, "--base", "main") == (0, [])
