@@ -18,6 +18,7 @@ from mig_lint.config import ConfigError
 from mig_lint.config import find_config
 from mig_lint.config import load_config
 from mig_lint.discover import DiscoveryError
+from mig_lint.heads import HeadFile
 from mig_lint.sources.git import GitError
 
 TRACKER = "https://github.com/mig-lint/mig-lint/issues"
@@ -98,6 +99,39 @@ def graph(paths: tuple[str, ...], config_file: str | None, fmt: str) -> int:
     else:
         click.echo("\n".join(GRAPH_FORMATS[fmt](g) for g in graphs), nl=False)
     return 0
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
+@click.option("--write", "mode", flag_value="write", help="Write stale or missing head files (exit 1 if any).")
+@click.option("--check", "mode", flag_value="check", help="Exit 1 when a head file is missing or stale.")
+def heads(paths: tuple[str, ...], config_file: str | None, mode: str | None) -> int:
+    """Show, check or write the head file of each chain under PATHS."""
+    from mig_lint.heads import head_files
+    from mig_lint.heads import write_head_files
+
+    config = _config(config_file)
+    try:
+        graphs = load_graphs(paths, config)
+    except DiscoveryError as e:
+        raise UsageProblem(str(e)) from None
+    files = [head for graph in graphs for head in head_files(graph, config)]
+    written = write_head_files(files) if mode == "write" else []
+    for head in files:
+        click.echo(_head_line(head, head in written))
+    stale = [head for head in files if not head.current and head not in written]
+    return 1 if written or (mode is not None and stale) else 0
+
+
+def _head_line(head: HeadFile, written: bool) -> str:
+    if head.expected is None:
+        return f"{head.path}: {head.chain} has {len(head.heads)} heads ({', '.join(head.heads)}): fix the fork first"
+    if written:
+        return f"{head.path}: wrote {head.expected}"
+    if head.current:
+        return f"{head.path}: {head.expected}"
+    return f"{head.path}: {'missing' if head.actual is None else 'says ' + head.actual}, head is {head.expected}"
 
 
 @cli.command()

@@ -63,6 +63,8 @@ class Config:
     allow_merges: tuple[str, ...] = ()
     handoff: tuple[Handoff, ...] = ()
     tests: MigrationTests | None = field(default=None)
+    head_file: str | None = None
+    head_file_per_label: str = "versions/{LABEL}_HEAD"
 
 
 def find_config(start: str) -> str | None:
@@ -189,6 +191,14 @@ def _strings(source: str, key: str, raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _string(source: str, key: str, raw: Any) -> str:
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{source}: {key!r} must be a non-empty string")
+    return raw.strip()
+
+
 def _codes(source: str, key: str, raw: Any) -> tuple[str, ...]:
     codes = tuple(code.strip().upper() for code in _strings(source, key, raw))
     for code in codes:
@@ -254,4 +264,6 @@ _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "allow-merges": _strings,
     "handoff": _handoff,
     "tests": _tests,
+    "head-file": _string,
+    "head-file-per-label": _string,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mig_lint.config import Config
+from mig_lint.graph import chains as graph_chains
 from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
 from mig_lint.rules import history
@@ -64,7 +65,7 @@ def tree_facts(graph: Graph, config: Config) -> TreeFacts:
 
 def _linear(graph: Graph, config: Config) -> bool:
     """One head and one base per chain, no unexplained forks or merges, nothing missing."""
-    chains = history.chains(graph, config.branch_labels)
+    chains = graph_chains(graph, config.branch_labels)
     if any(len(heads) > 1 or len(bases) > 1 for heads, bases in chains.values()):
         return False
     if graph.cycles or graph.missing_parents or graph.duplicates:

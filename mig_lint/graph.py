@@ -59,6 +59,22 @@ class Graph:
         return _reach(self.children, [revision]) - {revision}
 
 
+def chains(graph: Graph, declared: Sequence[str]) -> dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(heads, bases) per chain: one chain per declared branch label, plus the unlabelled one."""
+    wanted = set(declared)
+    heads: dict[tuple[str, ...], list[str]] = {}
+    for head in graph.heads:
+        key = tuple(sorted(graph.revision_labels.get(head, frozenset()) & wanted))
+        heads.setdefault(key, []).append(head)
+    result = {}
+    for key, chain_heads in heads.items():
+        below = set(chain_heads)
+        for head in chain_heads:
+            below |= graph.ancestors(head)
+        result[key] = (tuple(chain_heads), tuple(b for b in graph.bases if b in below))
+    return result
+
+
 def build_graph(tree: Tree) -> Graph:
     """Build the graph of one tree; the last file wins a duplicated id, as in alembic."""
     revisions: dict[str, Revision] = {}

@@ -7,10 +7,10 @@ import pytest
 from mig_lint.cli import main
 from mig_lint.config import Config
 from mig_lint.config import ConfigError
-from mig_lint.config import Handoff
-from mig_lint.config import MigrationTests
 from mig_lint.config import find_config
+from mig_lint.config import Handoff
 from mig_lint.config import load_config
+from mig_lint.config import MigrationTests
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
 

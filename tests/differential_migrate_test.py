@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from hypothesis import HealthCheck
 from hypothesis import given
+from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from mig_lint.cli import main
-from mig_lint.discover import DiscoveryError
 from mig_lint.discover import discover
+from mig_lint.discover import DiscoveryError
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
 

@@ -49,6 +49,7 @@ ALL_RULES: tuple[Rule, ...] = (
     migrate.missing_upgrade,
     migrate.invalid_migrate_cfg,
     project.broken_handoff,
+    project.stale_head_file,
     project.migration_without_test,
     project.label_placement,
     gate.not_on_base_head,

@@ -6,26 +6,11 @@ import os
 from collections.abc import Iterator
 from collections.abc import Sequence
 
+from mig_lint.graph import chains
 from mig_lint.graph import Graph
 from mig_lint.rules.base import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
-
-
-def chains(graph: Graph, declared: Sequence[str]) -> dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]]:
-    """(heads, bases) per chain: one chain per declared branch label, plus the unlabelled one."""
-    wanted = set(declared)
-    heads: dict[tuple[str, ...], list[str]] = {}
-    for head in graph.heads:
-        key = tuple(sorted(graph.revision_labels.get(head, frozenset()) & wanted))
-        heads.setdefault(key, []).append(head)
-    result = {}
-    for key, chain_heads in heads.items():
-        below = set(chain_heads)
-        for head in chain_heads:
-            below |= graph.ancestors(head)
-        result[key] = (tuple(chain_heads), tuple(b for b in graph.bases if b in below))
-    return result
 
 
 def _chain_name(key: tuple[str, ...]) -> str:

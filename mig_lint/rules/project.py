@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from mig_lint.config import Config
 from mig_lint.config import Handoff
 from mig_lint.graph import Graph
+from mig_lint.heads import head_files
+from mig_lint.heads import head_files_in_use
 from mig_lint.rules.base import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
@@ -70,6 +72,33 @@ def broken_handoff(ctx: RuleContext) -> Iterator[Hit]:
         for message in _handoff_problems(ctx, handoff):
             yield Hit(display_path(source), _config_line(source, "handoff"), message,
                       hint="fix the handoff in the configuration")
+
+
+@rule("ML402", "stale-head-file", "error")
+def stale_head_file(ctx: RuleContext) -> Iterator[Hit]:
+    """A head file missing, in conflict, or not naming the head (once head files are in use).
+
+    Why: a head file (`versions/HEAD`, or `versions/EXPAND_HEAD` per declared label)
+    turns two changes that add revisions on the same head into a git merge conflict; a
+    stale one no longer conflicts, and a conflicted one means the history forked.
+
+    Fix: put one change's revisions on top of the other's, then run `mig-lint heads --write`.
+    Head files are checked when `head-file` is configured or a head file exists.
+
+    Example: `versions/HEAD` says `1a2b` while the head is `3c4d`.
+    """
+    if not head_files_in_use(ctx.graph, ctx.config):
+        return
+    for head in head_files(ctx.graph, ctx.config):
+        if head.conflicted:
+            yield Hit(head.path, 1, f"{head.path} has merge conflict markers: two changes added revisions to "
+                      f"{head.chain}", hint="rebase one change onto the other, then run `mig-lint heads --write`")
+        elif head.expected is not None and head.actual is None:
+            yield Hit(head.path, 1, f"{head.path} is missing: it should name {head.expected}",
+                      hint="run `mig-lint heads --write`", revision=head.expected)
+        elif head.expected is not None and head.actual != head.expected:
+            yield Hit(head.path, 1, f"{head.path} names {head.actual}, but the head of {head.chain} is {head.expected}",
+                      hint="run `mig-lint heads --write`", revision=head.expected)
 
 
 def _test_text(config: Config) -> str:

@@ -1,0 +1,104 @@
+"""Head files: one small file per chain naming its head, so that a fork is a git conflict.
+
+Two changes that each add a revision on the same head both rewrite the same line of the
+head file, so git stops the second merge with a conflict instead of letting the history
+fork silently (neutron's EXPAND_HEAD / CONTRACT_HEAD, django-linear-migrations'
+max_migration.txt).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mig_lint.config import Config
+from mig_lint.graph import chains
+from mig_lint.graph import Graph
+from mig_lint.model import SLOTS
+from mig_lint.sources.files import read_text
+
+DEFAULT_HEAD_FILE = "versions/HEAD"
+CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
+HEADER = """\
+# mig-lint head file: the newest revision of {chain}.
+# Every change that adds a revision rewrites the line below, so two changes that add
+# revisions on the same head conflict here when the second one merges. To resolve the
+# conflict, put one change's first revision on top of the other's last (its
+# down_revision and Revises: line), then run `mig-lint heads --write`.
+"""
+
+
+@dataclass(frozen=True, **SLOTS)
+class HeadFile:
+    """A head file as it should be and as it is on disk."""
+
+    path: str
+    chain: str
+    heads: tuple[str, ...]
+    actual: str | None
+    conflicted: bool = False
+
+    @property
+    def expected(self) -> str | None:
+        return self.heads[0] if len(self.heads) == 1 else None
+
+    @property
+    def current(self) -> bool:
+        return self.expected is not None and self.actual == self.expected and not self.conflicted
+
+
+def head_files_in_use(graph: Graph, config: Config) -> bool:
+    """Head files are checked when configured, or when the tree already has one."""
+    return config.head_file is not None or any(os.path.isfile(f.path) for f in head_files(graph, config))
+
+
+def head_files(graph: Graph, config: Config) -> list[HeadFile]:
+    """The head file of each chain of the tree (one per declared label, else one)."""
+    result = []
+    for key, (heads, _bases) in sorted(chains(graph, config.branch_labels).items()):
+        label = key[0] if len(key) == 1 else None
+        pattern = config.head_file_per_label.format(label=label, LABEL=label.upper()) if label else (
+            config.head_file or DEFAULT_HEAD_FILE)
+        path = _join(graph.tree.path, pattern)
+        actual, conflicted = _read_head(path)
+        result.append(HeadFile(path, f"branch {label!r}" if label else "the history", tuple(heads), actual,
+                               conflicted))
+    return result
+
+
+def _join(root: str, relative: str) -> str:
+    return relative if root in ("", ".") else f"{root}/{relative}"
+
+
+def _read_head(path: str) -> tuple[str | None, bool]:
+    if not os.path.isfile(path):
+        return None, False
+    text = read_text(path)
+    if not isinstance(text, str):
+        return None, False
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    conflicted = any(line.startswith(CONFLICT_MARKERS) for line in lines)
+    return (lines[0] if lines and not conflicted else None), conflicted
+
+
+def render_head_file(head: HeadFile) -> str:
+    """The text of a current head file."""
+    assert head.expected is not None
+    return HEADER.format(chain=head.chain) + head.expected + "\n"
+
+
+def write_head_files(heads: Sequence[HeadFile]) -> list[HeadFile]:
+    """Write every stale head file whose chain has one head (atomically); the ones written."""
+    written = []
+    for head in heads:
+        if head.expected is None or head.current:
+            continue
+        directory = os.path.dirname(head.path) or "."
+        os.makedirs(directory, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".mig-lint-head-")
+        with os.fdopen(fd, "w", newline="\n") as f:
+            f.write(render_head_file(head))
+        os.replace(temporary, head.path)
+        written.append(head)
+    return written
