@@ -14,6 +14,7 @@ from mig_lint.sources.files import Files
 from mig_lint.sources.git import GitFiles
 from mig_lint.sources.git import repository_root
 from mig_lint.sources.git import resolve_base
+from mig_lint.sources.syntax import SyntaxCache
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -36,12 +37,12 @@ def load_baselines(
     for spec, graph in zip(specs, graphs):
         folders = [spec.root, *spec.version_locations]
         at_base = GitFiles(root, merge_base, folders)
-        at_target = at_base if target == merge_base else GitFiles(root, target, folders)
         base_graph = _graph_at(spec, roots, at_base)
+        target_graph = base_graph if target == merge_base else _graph_at(spec, roots, GitFiles(root, target, folders))
         baselines[graph.tree.path] = Baseline(
             ref=ref,
             merge_base=base_graph,
-            target=_graph_at(spec, roots, at_target),
+            target=target_graph,
             changed=_changed(graph, base_graph, at_base) if base_graph else frozenset(),
         )
     return baselines
@@ -50,7 +51,8 @@ def load_baselines(
 def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles) -> Graph | None:
     if not any(files.isdir(location) for location in spec.version_locations):
         return None
-    return build_graph(read_tree(spec, roots, files=files))
+    # The base branch's findings are not reported, so its scripts need not be compiled.
+    return build_graph(read_tree(spec, roots, SyntaxCache(enabled=False), files))
 
 
 def _files_of(graph: Graph, revision: str) -> list[str]:
