@@ -1,16 +1,22 @@
 """The base branch of a gate: each tree as it is at the merge-base and at the target ref."""
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mig_lint.graph import build_graph
 from mig_lint.graph import Graph
+from mig_lint.model import Problem
+from mig_lint.model import Script
 from mig_lint.model import SLOTS
 from mig_lint.model import TreeSpec
 from mig_lint.sources import read_tree
+from mig_lint.sources.files import blob_id
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
+from mig_lint.sources.files import read_data
 from mig_lint.sources.git import GitFiles
 from mig_lint.sources.git import repository_root
 from mig_lint.sources.git import resolve_base
@@ -36,43 +42,47 @@ def load_baselines(
     baselines = {}
     for spec, graph in zip(specs, graphs):
         folders = [spec.root, *spec.version_locations]
+        known = {script.path: script for script in graph.tree.scripts}
         at_base = GitFiles(root, merge_base, folders)
-        base_graph = _graph_at(spec, roots, at_base)
-        target_graph = base_graph if target == merge_base else _graph_at(spec, roots, GitFiles(root, target, folders))
-        baselines[graph.tree.path] = Baseline(
-            ref=ref,
-            merge_base=base_graph,
-            target=target_graph,
-            changed=_changed(graph, base_graph, at_base) if base_graph else frozenset(),
-        )
+        at_target = at_base if target == merge_base else GitFiles(root, target, folders)
+        try:
+            base_graph = _graph_at(spec, roots, at_base, known)
+            target_graph = base_graph if at_target is at_base else _graph_at(spec, roots, at_target, known)
+            changed = _changed(graph, base_graph, at_base) if base_graph else frozenset()
+        finally:
+            at_base.close()
+            at_target.close()
+        baselines[graph.tree.path] = Baseline(ref, base_graph, target_graph, changed)
     return baselines
 
 
-def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles) -> Graph | None:
+def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles, known: Mapping[str, Script]) -> Graph | None:
     if not any(files.isdir(location) for location in spec.version_locations):
         return None
     # The base branch's findings are not reported, so its scripts need not be compiled.
-    return build_graph(read_tree(spec, roots, SyntaxCache(enabled=False), files))
+    return build_graph(read_tree(spec, roots, SyntaxCache(enabled=False), files, known))
 
 
-def _files_of(graph: Graph, revision: str) -> list[str]:
-    if graph.tree.format == "migrate":
-        return sorted(e.path for e in graph.tree.entries if str(e.number) == revision)
-    return [graph.revisions[revision].path]
+def _contents(graph: Graph, files: Files) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each revision's files as (path, content digest): scripts from the reader, the rest read here."""
+    scripts = {s.path: s.digest or (s.problem.detail if s.problem else "") for s in graph.tree.scripts}
+    if graph.tree.format == "alembic":
+        return {r: ((rev.path, scripts.get(rev.path, "")),) for r, rev in graph.revisions.items()}
+    contents: dict[str, list[tuple[str, str]]] = {}
+    for entry in graph.tree.entries:
+        path = os.path.join(graph.tree.version_locations[0], entry.name)
+        digest = scripts.get(entry.path) or files.blob_id(path) or _content_id(files, path)
+        contents.setdefault(str(entry.number), []).append((entry.path, digest))
+    return {r: tuple(sorted(files_of)) for r, files_of in contents.items()}
 
 
 def _changed(current: Graph, base: Graph, at_base: GitFiles) -> frozenset[str]:
-    """Revisions on both sides whose files (names or bytes) are not the same."""
-    changed = set()
-    for revision in set(current.revisions) & set(base.revisions):
-        now, then = _files_of(current, revision), _files_of(base, revision)
-        if now != then or any(_bytes(DISK, p) != _bytes(at_base, p) for p in now):
-            changed.add(revision)
-    return frozenset(changed)
+    """Revisions on both sides whose files (names or contents) are not the same."""
+    now, then = _contents(current, DISK), _contents(base, at_base)
+    return frozenset(r for r in set(current.revisions) & set(base.revisions) if now.get(r) != then.get(r))
 
 
-def _bytes(files: Files, path: str) -> bytes | None:
-    try:
-        return files.read_bytes(path)
-    except OSError:  # pragma: no cover (a file that vanished during the run counts as changed)
-        return None
+def _content_id(files: Files, path: str) -> str:
+    """git's id of a file's bytes; a folder or an unreadable file is told apart by its problem."""
+    data = read_data(path, files)
+    return data.detail if isinstance(data, Problem) else blob_id(data)

@@ -76,6 +76,7 @@ class Script:
     functions: frozenset[str] = frozenset()
     problem: Problem | None = None
     ignores: tuple[tuple[int, frozenset[str]], ...] = ()
+    digest: str = ""  # git's blob id of the file, "" when it could not be read
 
     def assignment(self, name: str) -> Assignment | None:
         """The last module-level assignment to `name` (the one Python keeps)."""

@@ -216,3 +216,26 @@ def test_cherry_picked_base_version_is_not_blamed(git, in_tmp, capsys):
     _commit(git, in_tmp, {"README": "feature work\n"}, "unrelated work first")
     git("cherry-pick", "main")
     assert _gate(capsys, "--base", "main") == (0, [])
+
+
+def test_edited_merged_sql_script(git, in_tmp, capsys):
+    _commit(git, in_tmp, {**MIGRATE, "repo/versions/046_b_sqlite_upgrade.sql": "SELECT 1;\n"}, "base")
+    git("checkout", "-q", "-b", "feature")
+    _commit(git, in_tmp, {"repo/versions/046_b_sqlite_upgrade.sql": "SELECT 2;\n"}, "edit the sql")
+    assert _gate(capsys, "--base", "main") == (1, [("ML503", "repo/versions/046_b.py", 1)])
+
+
+def test_absolute_tree_path(forked, in_tmp, capsys):
+    forked("checkout", "-q", "main")
+    _commit(forked, in_tmp, {"db/versions/d.py": alembic_script("d", "b")}, "d")
+    forked("checkout", "-q", "feature")
+    write_tree(in_tmp, {"db/versions/c.py": alembic_script("c", "b")})
+    code, findings = _gate(capsys, "--base", "main", str(in_tmp / "db"))
+    assert (code, [f[0] for f in findings]) == (1, ["ML501"])
+
+
+def test_tree_at_the_repository_root(git, in_tmp, capsys):
+    _commit(git, in_tmp, {"env.py": "", "versions/a.py": alembic_script("a", None)}, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"versions/a.py": alembic_script("a", None) + "# edited\n"})
+    assert _gate(capsys, "--base", "main", str(in_tmp)) == (1, [("ML503", "versions/a.py", 1)])

@@ -1,8 +1,10 @@
 """Readers: files on disk or in a git commit, to `Tree` records."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Sequence
 
+from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.model import TreeSpec
 from mig_lint.sources.alembic import read_alembic_tree
@@ -12,8 +14,14 @@ from mig_lint.sources.migrate import read_migrate_tree
 from mig_lint.sources.syntax import SyntaxCache
 
 
-def read_tree(spec: TreeSpec, roots: Sequence[str], syntax: SyntaxCache | None = None, files: Files = DISK) -> Tree:
-    """Read one discovered tree with the reader of its format."""
+def read_tree(
+    spec: TreeSpec,
+    roots: Sequence[str],
+    syntax: SyntaxCache | None = None,
+    files: Files = DISK,
+    known: Mapping[str, Script] | None = None,
+) -> Tree:
+    """Read one discovered tree with the reader of its format (`known`: see read_script)."""
     if spec.format == "migrate":
         return read_migrate_tree(spec.root, spec.version_locations[0], roots, files=files)
-    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files)
+    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 
 from mig_lint.model import Revision
@@ -28,6 +29,7 @@ def read_alembic_tree(
     roots: Sequence[str] = (),
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
+    known: Mapping[str, Script] | None = None,
 ) -> Tree:
     """Read every revision script of an alembic tree (nothing is imported)."""
     scripts: list[Script] = []
@@ -38,7 +40,7 @@ def read_alembic_tree(
                 continue
             path = os.path.join(directory, name)
             display = display_join(directory, name)
-            scripts.append(read_script(path, display, roots, syntax=syntax, files=files))
+            scripts.append(read_script(path, display, roots, syntax=syntax, files=files, known=known))
     return Tree(
         path=display_path(root),
         format="alembic",
@@ -54,8 +56,10 @@ def _list_files(files: Files, location: str, recursive: bool, seen: set[str]) ->
         if os.path.basename(directory).endswith("__pycache__"):
             continue
         dirs.sort()
+        real_directory = files.realpath(directory)
         for name in sorted(names):
-            identity = files.identity(os.path.join(directory, name))
+            path = os.path.join(directory, name)
+            identity = files.realpath(path) if files.islink(path) else os.path.join(real_directory, name)
             if identity in seen:
                 continue
             seen.add(identity)

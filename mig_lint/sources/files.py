@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -35,8 +36,14 @@ class Files(Protocol):
     def read_bytes(self, path: str) -> bytes:
         """A file's content (OSError when it cannot be read)."""
 
-    def identity(self, path: str) -> str:
-        """What makes two paths one file (the real path on disk)."""
+    def islink(self, path: str) -> bool:
+        """True for a symbolic link."""
+
+    def realpath(self, path: str) -> str:
+        """What makes two paths one file or folder (the real path on disk)."""
+
+    def blob_id(self, path: str) -> str | None:
+        """git's id of the file's content when it is known without reading it."""
 
 
 class DiskFiles:
@@ -58,10 +65,14 @@ class DiskFiles:
         with open(path, "rb") as f:
             return f.read()
 
-    def identity(self, path: str) -> str:
-        return os.path.realpath(path) if os.path.islink(path) else os.path.join(
-            os.path.realpath(os.path.dirname(path)), os.path.basename(path)
-        )
+    def islink(self, path: str) -> bool:
+        return os.path.islink(path)
+
+    def realpath(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    def blob_id(self, path: str) -> str | None:
+        return None
 
 
 DISK = DiskFiles()
@@ -69,13 +80,23 @@ DISK = DiskFiles()
 
 def read_text(path: str, files: Files = DISK) -> Text:
     """The decoded text of `path`, or the `Problem` that stops it being read."""
+    data = read_data(path, files)
+    return data if isinstance(data, Problem) else decode(data)
+
+
+def read_data(path: str, files: Files = DISK) -> bytes | Problem:
+    """The bytes of `path`, or the `Problem` that stops them being read."""
     try:
-        data = files.read_bytes(path)
+        return files.read_bytes(path)
     except OSError as e:
         if e.errno == errno.ELOOP:
             return Problem("symlink-loop", "is a symlink loop")
         return Problem("unreadable", f"cannot be read: {e.strerror or e}")
-    return decode(data)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives these bytes (`git hash-object`), so a commit's copy is known unchanged."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def decode(data: bytes) -> Text:

@@ -68,10 +68,21 @@ class GitFiles:
         self.commit = commit
         self._entries: dict[str, tuple[str, str]] = {}
         self._dirs: dict[str, set[str]] = {}
-        self._blobs: dict[str, bytes] | None = None
+        self._reader: subprocess.Popen[bytes] | None = None
+        self._folder_keys: dict[str, str] = {}
         self._list(sorted({self._key(f) for f in folders}))
 
     def _key(self, path: str) -> str:
+        """`path` relative to the repository, with `/`; each folder is resolved once."""
+        folder, name = os.path.split(path)
+        if folder not in self._folder_keys:
+            self._folder_keys[folder] = self._relative(folder or ".")
+        folder_key = self._folder_keys[folder]
+        if folder_key.startswith("..") or name in ("", ".", ".."):
+            return self._relative(path)
+        return f"{folder_key}/{name}" if folder_key else name
+
+    def _relative(self, path: str) -> str:
         key = os.path.relpath(os.path.realpath(path), self.root).replace(os.sep, "/")
         return "" if key == "." else key
 
@@ -91,12 +102,24 @@ class GitFiles:
             for depth in range(len(parts)):
                 self._dirs.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
 
-    def _load(self) -> dict[str, bytes]:
-        if self._blobs is None:
-            shas = sorted({sha for mode, sha in self._entries.values() if mode != _SYMLINK})
-            output = run_git(self.root, "cat-file", "--batch", stdin="".join(f"{s}\n" for s in shas).encode())
-            self._blobs = _parse_batch(output)
-        return self._blobs
+    def _blob(self, sha: str) -> bytes:
+        """One blob from a `git cat-file --batch` kept open for the reader's lifetime."""
+        if self._reader is None:
+            self._reader = subprocess.Popen(["git", "-C", self.root, "cat-file", "--batch"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._reader.stdin is not None and self._reader.stdout is not None
+        self._reader.stdin.write(f"{sha}\n".encode())
+        self._reader.stdin.flush()
+        _sha, _kind, size = self._reader.stdout.readline().split()
+        data = self._reader.stdout.read(int(size))
+        self._reader.stdout.read(1)
+        return data
+
+    def close(self) -> None:
+        """End the `git cat-file` process, if one was started."""
+        if self._reader is not None:
+            self._reader.communicate()
+            self._reader = None
 
     def walk(self, top: str) -> Iterator[tuple[str, list[str], list[str]]]:
         key = self._key(top)
@@ -131,20 +154,15 @@ class GitFiles:
             raise FileNotFoundError(path)
         if entry[0] == _SYMLINK:
             raise OSError(f"{path} is a symbolic link in commit {self.commit[:12]}")
-        return self._load()[entry[1]]
+        return self._blob(entry[1])
 
-    def identity(self, path: str) -> str:
+    def islink(self, path: str) -> bool:
+        entry = self._entries.get(self._key(path))
+        return entry is not None and entry[0] == _SYMLINK
+
+    def realpath(self, path: str) -> str:
         return self._key(path)
 
-
-def _parse_batch(output: bytes) -> dict[str, bytes]:
-    """`git cat-file --batch` output: `<sha> blob <size>\\n<content>\\n`, repeated."""
-    blobs: dict[str, bytes] = {}
-    at = 0
-    while at < len(output):
-        header_end = output.index(b"\n", at)
-        sha, _kind, size = output[at:header_end].decode().split()
-        start = header_end + 1
-        blobs[sha] = output[start:start + int(size)]
-        at = start + int(size) + 1
-    return blobs
+    def blob_id(self, path: str) -> str | None:
+        entry = self._entries.get(self._key(path))
+        return entry[1] if entry is not None and entry[0] != _SYMLINK else None

@@ -12,16 +12,21 @@ import ast
 import os
 import re
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mig_lint.model import Assignment
 from mig_lint.model import DocField
 from mig_lint.model import Problem
 from mig_lint.model import Script
 from mig_lint.model import Span
+from mig_lint.sources.files import blob_id
+from mig_lint.sources.files import decode
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.files import inline_ignores
+from mig_lint.sources.files import read_data
 from mig_lint.sources.files import read_text
 from mig_lint.sources.syntax import SyntaxCache
 
@@ -47,15 +52,27 @@ def read_script(
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
+    known: Mapping[str, Script] | None = None,
 ) -> Script:
-    """Read one script file into a `Script`; problems are recorded, never raised."""
+    """Read one script file into a `Script`; problems are recorded, never raised.
+
+    A script in `known` (by display path) whose content git already knows to be the
+    same is taken as it is, unread: the base branch of a gate is mostly the same files.
+    """
     name = os.path.basename(path)
-    text = read_text(path, files)
+    same = known.get(display) if known else None
+    if same is not None and same.digest and same.digest == files.blob_id(path):
+        return same
+    data = read_data(path, files)
+    if isinstance(data, Problem):
+        return Script(display, name, problem=data)
+    text = decode(data)
+    digest = blob_id(data)
     if isinstance(text, Problem):
-        return Script(display, name, problem=text)
+        return Script(display, name, problem=text, digest=digest)
     if not text.strip():
-        return Script(display, name, problem=Problem("empty", "is empty"))
-    return parse_script(text, display, path, roots, functions_needed, syntax)
+        return Script(display, name, problem=Problem("empty", "is empty"), digest=digest)
+    return replace(parse_script(text, display, path, roots, functions_needed, syntax), digest=digest)
 
 
 def parse_script(
