@@ -86,6 +86,9 @@ def build_graph(tree: Tree) -> Graph:
     for revision in revisions.values():
         for label in revision.branch_labels:
             labels.setdefault(label, []).append(revision.id)
+    for revision in tree.revisions:  # a shadowed copy of a duplicated id keeps its labels, as in alembic
+        for label in revision.branch_labels:
+            labels.setdefault(label, [revision.id])
 
     def resolve(name: str) -> str | None:
         if name in revisions:
@@ -194,6 +197,11 @@ def _cycles(
     return tuple(sorted(components))
 
 
+def _is_plain(node: str, parents: Mapping[str, Sequence[str]], children: Mapping[str, Sequence[str]]) -> bool:
+    """Neither a branch point nor a merge point."""
+    return len(children[node]) <= 1 and len(parents[node]) <= 1
+
+
 def _propagate_labels(
     revisions: Mapping[str, Revision],
     parents: Mapping[str, Sequence[str]],
@@ -207,7 +215,9 @@ def _propagate_labels(
         for node in _reach(children, [revision.id]):
             labels.setdefault(node, set()).update(revision.branch_labels)
         node_id: str | None = revision.id
-        while node_id is not None and len(children[node_id]) <= 1 and len(parents[node_id]) <= 1:
+        walked: set[str] = set()
+        while node_id is not None and node_id not in walked and _is_plain(node_id, parents, children):
+            walked.add(node_id)
             labels.setdefault(node_id, set()).update(revision.branch_labels)
             below = parents[node_id]
             node_id = below[0] if below else None

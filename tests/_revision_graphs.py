@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -21,6 +23,8 @@ HEX = "0123456789abcdef"
 ILLEGAL_CHARS = "@-+:"
 # Word ids, including alembic's symbolic names: the revision map takes them as plain ids.
 ID_WORDS = ("liberty", "mitaka", "initial", "x", "head", "base", "add_users_table")
+# Legal for alembic, odd for a reader: dots, spaces, slashes, non-ASCII.
+ODD_IDS = ("1.0", "add users", "v2/initial", "\u00fcber_table", "\u65b0\u5efa")
 LABEL_WORDS = ("expand", "contract", "data", "main", "legacy", "feature")
 SLUGS = ("create_users", "add_index", "drop_column", "merge_heads", "seed")
 ENV_PY = "# env.py for a generated revision graph\n"
@@ -68,6 +72,8 @@ class Style:
     omit_empty: bool = False  # leave out an empty branch_labels / depends_on
     empty_form: str = "None"  # else spell it "None", "()" or "[]"
     decoys: bool = False  # commented-out, overwritten and function-local assignments
+    literal: str = "plain"  # how a string is spelled: see `_string`
+    semicolons: bool = False  # `revision = ...; down_revision = ...` on one line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,10 +86,24 @@ class ScriptFile:
         return render_script(self.header, self.style)
 
 
+# A revision that must never count: each file below is one alembic does not load.
+_DECOY = "revision = 'ghost_ignored'\ndown_revision = 'ghost_missing'\ndepends_on = 'ghost_missing'\n"
+IGNORED_FILES = {
+    "init": ("versions/__init__.py", _DECOY),
+    "subfolder": ("versions/archive/0001_old_ghost.py", _DECOY),
+    "pycache": ("versions/__pycache__/ghost.py", _DECOY),
+    "backup": ("versions/ghost.py.orig", _DECOY),
+    "lockfile": ("versions/.#ghost.py", _DECOY),
+    "text": ("versions/README", "Revision scripts live here.\n"),
+    "bytecode": ("versions/ghost.pyc", "not bytecode\n"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class GraphCase:
     scripts: tuple[ScriptFile, ...]
     defects: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # keys of IGNORED_FILES
 
     @property
     def expected_codes(self) -> frozenset[str]:
@@ -95,8 +115,18 @@ class GraphCase:
         versions.mkdir(parents=True)
         (root / "env.py").write_text(ENV_PY)
         for script in self.scripts:
-            (versions / script.filename).write_text(script.render())
+            (versions / script.filename).write_text(script.render(), encoding="utf-8")
+        for kind in self.ignored:
+            path, text = IGNORED_FILES[kind]
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(text, encoding="utf-8")
         return root
+
+    def describe(self) -> str:
+        """The case as text, for assertion messages."""
+        parts = [f"defects={list(self.defects)} ignored={list(self.ignored)}"]
+        parts += [f"--- versions/{s.filename}\n{s.render()}" for s in self.scripts]
+        return "\n".join(parts)
 
 
 def case_of(headers: Iterable[Header], style: Style = Style(), defects: Sequence[str] = ()) -> GraphCase:
@@ -120,12 +150,11 @@ _ANNOTATIONS = {
 def render_script(header: Header, style: Style) -> str:
     lines: list[str] = []
     if style.docstring:
-        revises = ", ".join(header.down)
         lines += [
             '"""generated revision',
             "",
             f"Revision ID: {header.revision}",
-            f"Revises: {revises}",
+            f"Revises: {', '.join(header.down)}",
             "Create Date: 2024-01-01 00:00:00.000000",
             "",
             '"""',
@@ -141,13 +170,18 @@ def render_script(header: Header, style: Style) -> str:
             "down_revision = 'ghost_overwritten'",
             "revision = 'ghost_overwritten_id'",
         ]
-    q = style.quote
-    revision = repr(header.revision) if isinstance(header.revision, int) else f"{q}{header.revision}{q}"
-    lines.append(_assign("revision", revision, style))
-    lines.append(_assign("down_revision", _value(header.down, style.base_form, style), style))
+    revision = repr(header.revision) if isinstance(header.revision, int) else _string(header.revision, style)
+    assignments = [
+        _assign("revision", revision, style),
+        _assign("down_revision", _value(header.down, style.base_form, style), style),
+    ]
     for name, items in (("branch_labels", header.labels), ("depends_on", header.deps)):
         if items or not style.omit_empty:
-            lines.append(_assign(name, _value(items, style.empty_form, style), style))
+            assignments.append(_assign(name, _value(items, style.empty_form, style), style))
+    if style.semicolons and not style.multiline and not style.comments:
+        lines.append("; ".join(assignments))
+    else:
+        lines += assignments
     lines += ["", "", "def upgrade():"]
     if style.decoys:
         lines.append("    down_revision = 'ghost_local'")
@@ -162,25 +196,43 @@ def _assign(name: str, value: str, style: Style) -> str:
 
 
 def _value(items: tuple[str, ...], empty: str, style: Style) -> str:
-    q = style.quote
     if not items:
         return empty
     if len(items) == 1 and style.single_form == "str":
-        return f"{q}{items[0]}{q}"
+        return _string(items[0], style)
     form = style.single_form if len(items) == 1 else style.seq_form
     open_, close = ("(", ")") if form == "tuple" else ("[", "]")
     if style.multiline:
         comment = "  # one id" if style.comments else ""
-        body = "".join(f"    {q}{item}{q},{comment}\n" for item in items)
+        body = "    # ids\n" if style.comments else ""
+        body += "".join(f"    {_string(item, style)},{comment}\n" for item in items)
         return f"{open_}\n{body}{close}"
-    inner = ", ".join(f"{q}{item}{q}" for item in items)
+    inner = ", ".join(_string(item, style) for item in items)
     if form == "tuple" and len(items) == 1:
         inner += ","
     return f"{open_}{inner}{close}"
 
 
+def _string(text: str, style: Style) -> str:
+    """A str literal for `text` (which holds no quote or backslash), spelled per `style.literal`."""
+    q = style.quote
+    if not text or style.literal == "plain":
+        return f"{q}{text}{q}"
+    if style.literal == "escaped":  # first character as an escape sequence
+        code = ord(text[0])
+        escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        return f"{q}{escape}{text[1:]}{q}"
+    if style.literal == "concatenated":  # implicit concatenation of two literals
+        return f"{q}{text[:1]}{q} {q}{text[1:]}{q}"
+    if style.literal == "prefixed":
+        return f"u{q}{text}{q}"
+    if style.literal == "triple":
+        return f"{q * 3}{text}{q * 3}"
+    return f"({q}{text}{q})"  # "parenthesized"
+
+
 def _filename(revision: str | int, index: int) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_]", "_", str(revision)) or "empty"
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", str(revision)).strip("_") or "rev"
     return f"{safe}_{SLUGS[index % len(SLUGS)]}{index}.py"
 
 
@@ -190,6 +242,8 @@ revision_ids = st.one_of(
     st.text(HEX, min_size=12, max_size=12),
     st.integers(0, 999).map("{:03d}".format),
     st.sampled_from(ID_WORDS),
+    st.text(HEX + "ABCDEF", min_size=12, max_size=12),
+    st.sampled_from(ODD_IDS),
 )
 
 styles = st.builds(
@@ -206,6 +260,8 @@ styles = st.builds(
     omit_empty=st.booleans(),
     empty_form=st.sampled_from(["None", "()", "[]"]),
     decoys=st.booleans(),
+    literal=st.sampled_from(["plain", "plain", "escaped", "concatenated", "prefixed", "triple", "parenthesized"]),
+    semicolons=st.booleans(),
 )
 
 # Weighted by repetition; hypothesis shrinks towards the first entry.
@@ -216,7 +272,7 @@ class _Builder:
     """Mutable scratch state of one draw; becomes a frozen `GraphCase` at the end."""
 
     def __init__(self, draw: st.DrawFn, ids: Sequence[str]) -> None:
-        self.draw = draw
+        self.draw: Callable[[st.SearchStrategy[Any]], Any] = draw
         self.base_ids = list(ids)
         self.headers: list[Header] = []
         self.touched: set[int] = set()  # indexes changed by a defect
@@ -236,7 +292,7 @@ class _Builder:
     def pick(self, indexes: Iterable[int] | None = None) -> int:
         """An index; by default one of the drawn graph, never a revision a defect added."""
         choices = list(range(len(self.base_ids)) if indexes is None else indexes)
-        return self.draw(st.sampled_from(choices))
+        return int(self.draw(st.sampled_from(choices)))
 
     def add_parent(self, index: int, parent: str) -> None:
         """Replace the parents of an unchanged revision, or add one (keeps earlier defects)."""
@@ -246,7 +302,7 @@ class _Builder:
         else:
             self.update(index, down=(parent,))
 
-    def update(self, index: int, **changes: object) -> None:
+    def update(self, index: int, **changes: Any) -> None:
         self.headers[index] = dataclasses.replace(self.headers[index], **changes)
         self.touched.add(index)
 
@@ -276,7 +332,7 @@ class _Builder:
         ids = set(self.ids())
         prefixes = sorted({i[:8] for i in ids if len(i) == 12 and set(i) <= set(HEX)} - ids)
         if prefixes and self.draw(st.booleans()):
-            return self.draw(st.sampled_from(prefixes))
+            return str(self.draw(st.sampled_from(prefixes)))
         return self.new_name("ghost")
 
 
@@ -323,7 +379,6 @@ def _cycle(b: _Builder) -> None:
     if edges and b.draw(st.booleans()):
         i, d = b.draw(st.sampled_from(edges))
         target = str(b.headers[d].revision)
-        down = b.headers[i].down
         b.add_parent(i, target)
         b.touched.update(range(len(b.headers)))
         return
@@ -383,7 +438,7 @@ def _label_as_parent(b: _Builder) -> None:
         label = b.new_label()
         b.update(r, labels=(label,))
     others = [i for i in b.base_ids if i != b.headers[r].revision]
-    down = (label,)
+    down: tuple[str, ...] = (label,)
     if others and b.draw(st.booleans()):
         down = (b.draw(st.sampled_from(others)), label)
     b.add(Header(b.new_name("leaf"), down))
@@ -411,7 +466,7 @@ def _duplicate_id(b: _Builder, *, same_header: bool) -> None:
         plain = [b.add(Header(b.new_name("copied")))]
     i = b.pick(plain)
     original = b.headers[i]
-    if same_header:
+    if same_header or i >= len(b.base_ids):
         down, deps = original.down, original.deps
     else:  # another parent, from below it: no cycle appears whichever copy wins
         down = b.draw(st.sampled_from([()] + [(str(h.revision),) for h in b.headers[:i]]))
@@ -434,6 +489,11 @@ _APPLY = {
 }
 
 
+def _unambiguous(defects: list[str]) -> bool:
+    """False when a label conflict could decide whether a dependency loops."""
+    return not ({"label-reused", "label-equals-id"} & set(defects) and {"dependency-cycle", "dependency-self-loop"} & set(defects))
+
+
 @st.composite
 def graph_cases(draw: st.DrawFn, max_revisions: int = 8) -> GraphCase:
     ids = draw(st.lists(revision_ids, min_size=1, max_size=max_revisions, unique=True))
@@ -442,7 +502,7 @@ def graph_cases(draw: st.DrawFn, max_revisions: int = 8) -> GraphCase:
     defects: list[str] = draw(
         st.one_of(
             st.just([]),
-            st.lists(st.sampled_from(DEFECTS), min_size=1, max_size=2, unique=True),
+            st.lists(st.sampled_from(DEFECTS), min_size=1, max_size=2, unique=True).filter(_unambiguous),
         )
     )
     # the duplicate goes last, on a revision no other defect changed
@@ -455,4 +515,5 @@ def graph_cases(draw: st.DrawFn, max_revisions: int = 8) -> GraphCase:
     scripts = tuple(
         ScriptFile(_filename(h.revision, i), h, draw(styles)) for i, h in enumerate(b.headers)
     )
-    return GraphCase(scripts, tuple(defects))
+    ignored = draw(st.lists(st.sampled_from(sorted(IGNORED_FILES)), max_size=3, unique=True))
+    return GraphCase(scripts, tuple(defects), tuple(ignored))

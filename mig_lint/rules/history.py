@@ -184,7 +184,7 @@ def cycle(ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-def _missing_hint(graph: Graph, name: str, own: str) -> str:
+def _missing_hint(graph: Graph, name: str, own: str, field: str = "down_revision") -> str:
     candidates = [i for i in graph.revisions if i != own]
     prefix = [i for i in candidates if i.startswith(name) or name.startswith(i)]
     if prefix:
@@ -195,7 +195,7 @@ def _missing_hint(graph: Graph, name: str, own: str) -> str:
     for revision in graph.revisions.values():
         if name in os.path.basename(revision.path):
             return f"{revision.path} has {name!r} in its file name but declares revision {revision.id!r}"
-    return "the parent may have been deleted or renamed; point down_revision at an existing revision"
+    return f"it may have been deleted or renamed; point {field} at an existing revision"
 
 
 @rule("ML106", "missing-parent", "error")
@@ -238,7 +238,7 @@ def missing_dependency(ctx: RuleContext) -> Iterator[Hit]:
             revision.path,
             revision.depends_line,
             f"{revision.id}'s depends_on {name!r} is neither a revision nor a branch label",
-            hint=_missing_hint(graph, name, revision.id),
+            hint=_missing_hint(graph, name, revision.id, "depends_on"),
             revision=revision.id,
         )
 
