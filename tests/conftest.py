@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -35,3 +37,25 @@ def in_tmp(tmp_path, monkeypatch):
 def _private_syntax_cache(tmp_path_factory, monkeypatch):
     """Keep mig-lint's syntax cache out of the checkout and the fixtures."""
     monkeypatch.setenv("MIG_LINT_CACHE_DIR", str(tmp_path_factory.mktemp("mig-lint-cache")))
+
+
+@pytest.fixture(autouse=True)
+def _not_on_github_actions(monkeypatch):
+    """`check` picks the github format on GitHub Actions; tests choose it themselves."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+@pytest.fixture
+def git(in_tmp, monkeypatch):
+    """Run git in the temp folder, with an identity and no user or system configuration."""
+    for name, value in {
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@x",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args, cwd=None):
+        return subprocess.run(["git", *args], cwd=cwd or in_tmp, check=True, capture_output=True, text=True).stdout
+
+    run("init", "-q", "-b", "main")
+    return run

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -12,22 +11,6 @@ from tests.conftest import alembic_script
 from tests.conftest import write_tree
 
 UP = "def upgrade(migrate_engine):\n    pass\n"
-
-
-@pytest.fixture
-def git(in_tmp, monkeypatch):
-    """Run git in the temp folder, with an identity and no user or system configuration."""
-    for name, value in {
-        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@x",
-        "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@x",
-    }.items():
-        monkeypatch.setenv(name, value)
-
-    def run(*args, cwd=None):
-        return subprocess.run(["git", *args], cwd=cwd or in_tmp, check=True, capture_output=True, text=True).stdout
-
-    run("init", "-q", "-b", "main")
-    return run
 
 
 def _commit(git, root, files, message):

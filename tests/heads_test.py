@@ -9,7 +9,6 @@ import pytest
 from mig_lint.cli import main
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
-from tests.gate_test import git  # noqa: F401 (fixture)
 
 LINEAR = {"env.py": "", "versions/a.py": alembic_script("a", None), "versions/b.py": alembic_script("b", "a")}
 UP = "def upgrade(migrate_engine):\n    pass\n"

@@ -10,7 +10,6 @@ import pytest
 
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
-from tests.gate_test import git  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 LINEAR = {"db/env.py": "", "db/versions/a.py": alembic_script("a", None), "db/versions/b.py": alembic_script("b", "a")}
