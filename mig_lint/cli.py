@@ -22,7 +22,8 @@ from mig_lint.heads import HeadFile
 from mig_lint.sources.git import GitError
 
 TRACKER = "https://github.com/mig-lint/mig-lint/issues"
-_FORMAT = click.Choice(["text", "json"])
+_FORMAT = click.Choice(["text", "json", "github", "sarif", "junit"])
+_DATA_FORMATS = ("json", "sarif", "junit")
 
 
 class UsageProblem(click.ClickException):
@@ -53,7 +54,9 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
-@click.option("--format", "fmt", type=_FORMAT, default="text", show_default=True)
+@click.option("--format", "fmt", type=_FORMAT, help="Report format [default: text; github when GITHUB_ACTIONS=true].")
+@click.option("--output", metavar="FILE", type=click.Path(), help="Write the report to FILE; print the text report.")
+@click.option("--statistics", is_flag=True, help="Count the findings of each code after the findings.")
 @click.option("--select", help="Comma-separated code prefixes to check (replaces the configured ones).")
 @click.option("--ignore", help="Comma-separated code prefixes to skip.")
 @click.option("--extend-select", help="Code prefixes to add to the selection.")
@@ -61,13 +64,14 @@ def cli() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--no-cache", is_flag=True, help="Compile every script instead of trusting .mig-lint-cache.")
 @click.option("--base", metavar="REF", help="Compare with the branch REF the change will merge into (ML5xx).")
-def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str | None, ignore: str | None,
-          extend_select: str | None, extend_ignore: str | None, color: bool | None, no_cache: bool,
-          base: str | None) -> int:
+def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, output: str | None, statistics: bool,
+          select: str | None, ignore: str | None, extend_select: str | None, extend_ignore: str | None,
+          color: bool | None, no_cache: bool, base: str | None) -> int:
     """Report every problem of the migration trees under PATHS (default: the project)."""
     from mig_lint.report import FORMATS
     from mig_lint.report.options import ReportOptions
 
+    chosen = _report_format(fmt, output, statistics)
     config = _config(config_file, select=select, ignore=ignore, extend_select=extend_select,
                      extend_ignore=extend_ignore)
     try:
@@ -75,8 +79,29 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str, select: str
     except (DiscoveryError, GitError) as e:
         raise UsageProblem(str(e)) from None
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
-    click.echo(FORMATS[fmt](result, ReportOptions(color=use_color, version=__version__)), nl=False, color=use_color)
+    options = ReportOptions(color=use_color, version=__version__, statistics=statistics)
+    if output:
+        _write_report(output, FORMATS[chosen](result, dataclasses.replace(options, color=False)))
+        chosen = "text"
+    click.echo(FORMATS[chosen](result, options), nl=False, color=use_color)
     return 1 if any(f.severity == "error" for f in result.findings) else 0
+
+
+def _report_format(fmt: str | None, output: str | None, statistics: bool) -> str:
+    """`--format`, else `github` on GitHub Actions, else `text`; `--statistics` needs a text report."""
+    chosen = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    if statistics and not output and chosen in _DATA_FORMATS:
+        raise UsageProblem(f"--statistics adds to the text report, not to {chosen}; write {chosen} with --output FILE")
+    return chosen
+
+
+def _write_report(path: str, text: str) -> None:
+    from mig_lint.report.output import write_report
+
+    try:
+        write_report(path, text)
+    except OSError as e:
+        raise UsageProblem(f"cannot write {path}: {e.strerror or e}") from None
 
 
 @cli.command()

@@ -12,3 +12,4 @@ class ReportOptions:
 
     color: bool = False
     version: str = ""
+    statistics: bool = False

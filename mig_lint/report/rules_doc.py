@@ -27,13 +27,17 @@ def render_rule(rule: Rule) -> str:
     return f"{rule.code} {rule.name} ({tags})\n\n{rule.doc}\n"
 
 
+def anchor(rule: Rule) -> str:
+    """The fragment GitHub gives the rule's `## ML101 multiple-heads` heading."""
+    return f"{rule.code.lower()}-{rule.name}"
+
+
 def render_summary_table(rules: Sequence[Rule], link: str = "") -> str:
     """A markdown table of the rules, each code linking to its section in `link`."""
     lines = ["| code | name | severity | summary |", "| --- | --- | --- | --- |"]
     for rule in rules:
         opt = " (opt-in)" if rule.opt_in else ""
-        anchor = f"{link}#{rule.code.lower()}-{rule.name}"
-        lines.append(f"| [{rule.code}]({anchor}) | {rule.name} | {rule.severity}{opt} | {rule.summary} |")
+        lines.append(f"| [{rule.code}]({link}#{anchor(rule)}) | {rule.name} | {rule.severity}{opt} | {rule.summary} |")
     return "\n".join(lines) + "\n"
 
 

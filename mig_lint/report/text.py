@@ -1,6 +1,8 @@
 """`path:line:col: ML101 [multiple-heads] message`, one finding a line, then a summary."""
 from __future__ import annotations
 
+from collections import Counter
+
 from mig_lint.check import CheckResult
 from mig_lint.model import SEVERITIES
 from mig_lint.report.options import ReportOptions
@@ -24,8 +26,16 @@ def render(result: CheckResult, options: ReportOptions) -> str:
         if finding.hint:
             hint = f"    hint: {finding.hint}"
             lines.append(f"{_DIM}{hint}{_RESET}" if options.color else hint)
+    if options.statistics:
+        lines.extend(statistics(result))
     lines.append(summary(result))
     return "\n".join(lines) + "\n"
+
+
+def statistics(result: CheckResult) -> list[str]:
+    """`   3 ML101 multiple-heads`: how many findings of each code, sorted by code."""
+    counts = Counter((f.code, f.name) for f in result.findings)
+    return [f"{n:4} {code} {name}" for (code, name), n in sorted(counts.items())]
 
 
 def summary(result: CheckResult) -> str:
