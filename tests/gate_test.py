@@ -222,3 +222,28 @@ def test_tree_at_the_repository_root(git, in_tmp, capsys):
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"versions/a.py": alembic_script("a", None) + "# edited\n"})
     assert _gate(capsys, "--base", "main", str(in_tmp)) == (1, [("ML503", "versions/a.py", 1)])
+
+
+TWO_CHANGES = (
+    pytest.param(ALEMBIC, {"db/versions/c.py": alembic_script("c", "b")}, {"db/versions/d.py": alembic_script("d", "b")},
+                 "ML501", id="alembic"),
+    pytest.param(MIGRATE, {"repo/versions/047_c.py": UP}, {"repo/versions/047_d.py": UP}, "ML502", id="migrate"),
+)
+
+
+@pytest.mark.parametrize(("base", "first", "second", "code"), TWO_CHANGES)
+@pytest.mark.parametrize("order", ("one-then-two", "two-then-one"))
+def test_two_changes_merged_in_either_order(git, in_tmp, capsys, base, first, second, code, order):
+    _commit(git, in_tmp, base, "base")
+    for branch, files in (("one", first), ("two", second)):
+        git("checkout", "-q", "-b", branch, "main")
+        _commit(git, in_tmp, files, branch)
+    earlier, later = ("one", "two") if order == "one-then-two" else ("two", "one")
+    git("checkout", "-q", earlier)
+    assert _gate(capsys, "--base", "main") == (0, [])
+    git("checkout", "-q", "main")
+    git("merge", "-q", "--no-ff", "--no-edit", earlier)
+    git("checkout", "-q", later)
+    code_, findings = _gate(capsys, "--base", "main")
+    later_file = next(iter((second if later == "two" else first)))
+    assert (code_, findings) == (1, [(code, later_file, 2 if code == "ML501" else 1)])
