@@ -5,6 +5,12 @@
 Trees are generated into benchmarks/trees/ (reused when present). For each size, one
 untimed warm-up pass runs every command (it fills the page cache and checks each
 output against the known head), then each timed run calls the commands round-robin.
+
+Both tools cache per tree: alembic's imports write versions/__pycache__, and mig-lint keeps
+digests of scripts known to compile in $MIG_LINT_CACHE_DIR. `--cache warm` (default) times
+both with their caches filled by the warm-up; `--cache cold` empties both before every run.
+PYTHONDONTWRITEBYTECODE is removed from the children's environment so that the tools' own
+modules are byte-compiled, as `pip install` leaves them.
 """
 from __future__ import annotations
 
@@ -16,12 +22,14 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from generate import generate, revision_ids
+from generate import generate
+from generate import revision_ids
 
 HERE = Path(__file__).resolve().parent
 TREES = HERE / "trees"
@@ -46,6 +54,7 @@ class CommandFailed(Exception):
 class Command:
     column: str
     argv: tuple[str, ...]
+    cache: Path | None = None  # emptied before each run with --cache cold
 
 
 def _executable(option: str | None, name: str) -> str | None:
@@ -79,9 +88,11 @@ def ensure_tree(size: int) -> Path:
     return path
 
 
-def run(cmd: Command) -> tuple[float, str]:
+def run(cmd: Command, env: dict[str, str], cold: bool) -> tuple[float, str]:
+    if cold and cmd.cache is not None:
+        shutil.rmtree(cmd.cache, ignore_errors=True)
     start = time.perf_counter()
-    proc = subprocess.run(cmd.argv, capture_output=True, text=True)
+    proc = subprocess.run(cmd.argv, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise CommandFailed(
@@ -108,19 +119,20 @@ def sanity_notes(column: str, stdout: str, size: int, head: str) -> list[str]:
 
 
 def bench_size(
-    size: int, commands: list[Command], runs: int, warmup: int
+    size: int, commands: list[Command], args: argparse.Namespace, env: dict[str, str]
 ) -> tuple[dict[str, float], list[str]]:
     head = revision_ids(size, SEED)[-1]
     notes: list[str] = []
-    for i in range(warmup):
+    runs, cold = args.runs, args.cache == "cold"
+    for i in range(args.warmup):
         for cmd in commands:
-            _, stdout = run(cmd)
+            _, stdout = run(cmd, env, cold)
             if i == 0:
                 notes += sanity_notes(cmd.column, stdout, size, head)
     times: dict[str, list[float]] = {cmd.column: [] for cmd in commands}
     for i in range(runs):
         for cmd in commands:
-            times[cmd.column].append(run(cmd)[0])
+            times[cmd.column].append(run(cmd, env, cold)[0])
         print(f"  {size}: run {i + 1}/{runs} done", file=sys.stderr)
     return {col: statistics.median(ts) for col, ts in times.items()}, notes
 
@@ -189,20 +201,41 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--alembic", help="alembic executable (default: next to sys.executable)")
     parser.add_argument("--skip-alembic-above", type=int, metavar="N", help="no alembic run for sizes > N")
     parser.add_argument("--check-targets", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument("--cache", choices=("warm", "cold"), default="warm",
+                        help="time with the per-tree caches of both tools filled (default) or emptied")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be >= 1 and --warmup >= 0")
     return args
 
 
-def _commands(args: argparse.Namespace, mig_lint: str, alembic: str, tree: Path, size: int) -> list[Command]:
+def _commands(
+    args: argparse.Namespace, mig_lint: str, alembic: str, tree: Path, size: int, cache: Path
+) -> list[Command]:
     python = _interpreter(mig_lint)
-    commands = [Command("mig-lint", (mig_lint, "check", "--format", "json", str(tree)))]
+    commands = [Command("mig-lint", (mig_lint, "check", "--format", "json", str(tree)), cache)]
     if args.skip_alembic_above is None or size <= args.skip_alembic_above:
-        commands.append(Command("alembic", (alembic, "-c", str(tree / "alembic.ini"), "heads")))
+        argv = (alembic, "-c", str(tree / "alembic.ini"), "heads")
+        commands.append(Command("alembic", argv, tree / "versions" / "__pycache__"))
     commands.append(Command("startup", (python, "-c", "pass")))
     commands.append(Command("floor", (python, "-c", READ_ALL, str(tree))))
     return commands
+
+
+def bench_all(
+    args: argparse.Namespace, mig_lint: str, alembic: str
+) -> tuple[dict[int, dict[str, float]], list[str]]:
+    results: dict[int, dict[str, float]] = {}
+    notes: list[str] = []
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    with tempfile.TemporaryDirectory(prefix="mig-lint-bench-") as caches:
+        for size in args.sizes:
+            tree, cache = ensure_tree(size), Path(caches, str(size))
+            commands = _commands(args, mig_lint, alembic, tree, size, cache)
+            size_env = dict(env, MIG_LINT_CACHE_DIR=str(cache))
+            results[size], size_notes = bench_size(size, commands, args, size_env)
+            notes += size_notes
+    return results, notes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,21 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if needs_alembic and not os.path.exists(alembic):
         print(f"alembic not found at {alembic}: pip install alembic, or pass --alembic PATH", file=sys.stderr)
         return 1
-    results: dict[int, dict[str, float]] = {}
-    notes: list[str] = []
     try:
-        for size in args.sizes:
-            tree = ensure_tree(size)
-            results[size], size_notes = bench_size(size, _commands(args, mig_lint, alembic, tree, size),
-                                                   args.runs, args.warmup)
-            notes += size_notes
+        results, notes = bench_all(args, mig_lint, alembic)
     except CommandFailed as e:
         print(e, file=sys.stderr)
         return 1
     targets = evaluate_targets(results)
     lines = [
-        f"Median of {args.runs} runs, whole processes; Python {platform.python_version()}, "
-        f"{_alembic_version(alembic) if needs_alembic else 'alembic not run'}, {os.cpu_count()} CPUs.",
+        f"Median of {args.runs} runs, whole processes, {args.cache} caches; "
+        f"Python {platform.python_version()}, {_alembic_version(alembic) if needs_alembic else 'alembic not run'}, "
+        f"{os.cpu_count()} CPUs.",
         "",
         *render_table(results),
         "",

@@ -178,7 +178,7 @@ def revision_ids(count: int, seed: int) -> list[str]:
 def _create_table(rng: random.Random, table: str) -> tuple[str, list[str], list[str]]:
     columns = rng.sample(COLUMNS, rng.randint(3, 6))
     index = f"ix_{table}_{columns[0][0]}"
-    up = [f"    op.create_table(", f"        {table!r},",
+    up = ["    op.create_table(", f"        {table!r},",
           "        sa.Column('id', sa.Integer(), nullable=False),"]
     up += [f"        sa.Column({name!r}, {kind}, nullable={rng.random() < 0.5})," for name, kind in columns]
     up += ["        sa.Column('created_at', sa.DateTime(), nullable=True),",
