@@ -1,11 +1,11 @@
 """`mig-lint check`: discover trees, read them, build graphs, run the rules."""
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mig_lint.baseline import load_baselines
 from mig_lint.config import Config
 from mig_lint.discover import discover
 from mig_lint.discover import DiscoveryError
@@ -20,6 +20,7 @@ from mig_lint.rules import run_rules
 from mig_lint.rules import selected_rules
 from mig_lint.rules.base import RuleContext
 from mig_lint.sources import read_tree
+from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.syntax import SyntaxCache
 
@@ -67,9 +68,15 @@ def discover_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]
 
 def read_graphs(specs: Sequence[TreeSpec], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
     """The graph of each tree, read from the working tree."""
-    syntax = SyntaxCache(cache_directory(os.getcwd()) if use_cache else None)
-    graphs = tuple(build_graph(read_tree(spec, project_roots(config), syntax)) for spec in specs)
+    directory = cache_directory(os.getcwd()) if use_cache else None
+    syntax, scripts = SyntaxCache(directory), ScriptCache(directory)
+    gc.disable()  # thousands of small acyclic records: collections only cost time here
+    try:
+        graphs = tuple(build_graph(read_tree(spec, project_roots(config), syntax, cache=scripts)) for spec in specs)
+    finally:
+        gc.enable()
     syntax.save()
+    scripts.save()
     return graphs
 
 
@@ -87,7 +94,11 @@ def check(paths: Sequence[str], config: Config, use_cache: bool = True, base: st
     """Run every selected rule over every tree under `paths` (against branch `base` if given)."""
     specs = discover_trees(paths, config)
     graphs = read_graphs(specs, config, use_cache)
-    baselines = load_baselines(base, specs, graphs, project_roots(config)) if base else {}
+    baselines = {}
+    if base:
+        from mig_lint.baseline import load_baselines
+
+        baselines = load_baselines(base, specs, graphs, project_roots(config))
     rules = selected_rules(config)
     findings: list[Finding] = []
     for graph in graphs:

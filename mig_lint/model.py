@@ -77,6 +77,7 @@ class Script:
     problem: Problem | None = None
     ignores: tuple[tuple[int, frozenset[str]], ...] = ()
     digest: str = ""  # git's blob id of the file, "" when it could not be read
+    reads_other_files: bool = False  # a header value was looked up in another module
 
     def assignment(self, name: str) -> Assignment | None:
         """The last module-level assignment to `name` (the one Python keeps)."""

@@ -245,5 +245,5 @@ def test_two_changes_merged_in_either_order(git, in_tmp, capsys, base, first, se
     git("merge", "-q", "--no-ff", "--no-edit", earlier)
     git("checkout", "-q", later)
     code_, findings = _gate(capsys, "--base", "main")
-    later_file = next(iter((second if later == "two" else first)))
+    later_file = next(iter(second if later == "two" else first))
     assert (code_, findings) == (1, [(code, later_file, 2 if code == "ML501" else 1)])

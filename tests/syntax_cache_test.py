@@ -44,7 +44,8 @@ def test_check_writes_the_cache_at_the_repository_root(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path / "db")
     assert main(["check"]) == 0
     version = f"{sys.version_info[0]}{sys.version_info[1]}"
-    assert sorted(os.listdir(tmp_path / ".mig-lint-cache")) == [".gitignore", f"syntax-py{version}.bin"]
+    assert sorted(os.listdir(tmp_path / ".mig-lint-cache")) == [
+        ".gitignore", f"scripts-py{version}.marshal", f"syntax-py{version}.bin"]
     assert main(["check", "--no-cache"]) == 0
 
 

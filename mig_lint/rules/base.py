@@ -5,8 +5,8 @@ import inspect
 from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mig_lint.baseline import Baseline
 from mig_lint.config import Config
 from mig_lint.graph import Graph
 from mig_lint.model import Finding
@@ -14,6 +14,9 @@ from mig_lint.model import Format
 from mig_lint.model import Severity
 from mig_lint.model import SLOTS
 from mig_lint.model import Tree
+
+if TYPE_CHECKING:  # the gate's git reader is imported only by `check --base`
+    from mig_lint.baseline import Baseline
 
 
 @dataclass(frozen=True, **SLOTS)

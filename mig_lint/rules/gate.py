@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from mig_lint.baseline import Baseline
 from mig_lint.graph import Graph
 from mig_lint.rules.base import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
+
+if TYPE_CHECKING:
+    from mig_lint.baseline import Baseline
 
 
 def _merged(ctx: RuleContext) -> tuple[Baseline, Graph] | None:

@@ -8,6 +8,7 @@ from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.model import TreeSpec
 from mig_lint.sources.alembic import read_alembic_tree
+from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.migrate import read_migrate_tree
@@ -20,8 +21,9 @@ def read_tree(
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
     known: Mapping[str, Script] | None = None,
+    cache: ScriptCache | None = None,
 ) -> Tree:
-    """Read one discovered tree with the reader of its format (`known`: see read_script)."""
+    """Read one discovered tree with the reader of its format (`known`, `cache`: see read_script)."""
     if spec.format == "migrate":
-        return read_migrate_tree(spec.root, spec.version_locations[0], roots, files=files)
-    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known)
+        return read_migrate_tree(spec.root, spec.version_locations[0], roots, files, cache)
+    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known, cache)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
+from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.paths import display_join
@@ -30,6 +31,7 @@ def read_alembic_tree(
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
     known: Mapping[str, Script] | None = None,
+    cache: ScriptCache | None = None,
 ) -> Tree:
     """Read every revision script of an alembic tree (nothing is imported)."""
     scripts: list[Script] = []
@@ -40,7 +42,7 @@ def read_alembic_tree(
                 continue
             path = os.path.join(directory, name)
             display = display_join(directory, name)
-            scripts.append(read_script(path, display, roots, syntax=syntax, files=files, known=known))
+            scripts.append(read_script(path, display, roots, syntax=syntax, files=files, known=known, cache=cache))
     return Tree(
         path=display_path(root),
         format="alembic",

@@ -21,6 +21,7 @@ from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.model import VersionsJson
+from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.files import read_text
@@ -35,7 +36,11 @@ VERSIONS_JSON = "versions.json"
 
 
 def read_migrate_tree(
-    root: str, versions: str | None = None, roots: Sequence[str] = (), files: Files = DISK
+    root: str,
+    versions: str | None = None,
+    roots: Sequence[str] = (),
+    files: Files = DISK,
+    cache: ScriptCache | None = None,
 ) -> Tree:
     """Read a migrate repository: migrate.cfg, versions/ entries and their scripts."""
     versions = versions or os.path.join(root, "versions")
@@ -44,7 +49,7 @@ def read_migrate_tree(
     except OSError:  # pragma: no cover (an unreadable folder; root, which runs the tests, reads any)
         names = []
     entries = tuple(_entries(files, versions, names))
-    scripts = tuple(_scripts(files, versions, entries, roots))
+    scripts = tuple(_scripts(files, versions, entries, roots, cache))
     json_path = os.path.join(versions, VERSIONS_JSON)
     return Tree(
         path=display_path(root),
@@ -93,11 +98,13 @@ def _classify(name: str, is_dir: bool) -> tuple[str, str | None, str | None]:
     return "sql", parts[-2], parts[-1]
 
 
-def _scripts(files: Files, versions: str, entries: Sequence[MigrateEntry], roots: Sequence[str]) -> Iterator[Script]:
+def _scripts(
+    files: Files, versions: str, entries: Sequence[MigrateEntry], roots: Sequence[str], cache: ScriptCache | None
+) -> Iterator[Script]:
     for entry in entries:
         if entry.kind == "py":
             path = os.path.join(versions, entry.name)
-            yield read_script(path, entry.path, roots, functions_needed=True, files=files)
+            yield read_script(path, entry.path, roots, functions_needed=True, files=files, cache=cache)
 
 
 def _revisions(entries: Sequence[MigrateEntry]) -> Iterator[Revision]:

@@ -21,6 +21,7 @@ from mig_lint.model import DocField
 from mig_lint.model import Problem
 from mig_lint.model import Script
 from mig_lint.model import Span
+from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.files import blob_id
 from mig_lint.sources.files import decode
 from mig_lint.sources.files import DISK
@@ -53,16 +54,30 @@ def read_script(
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
     known: Mapping[str, Script] | None = None,
+    cache: ScriptCache | None = None,
 ) -> Script:
     """Read one script file into a `Script`; problems are recorded, never raised.
 
     A script in `known` (by display path) whose content git already knows to be the
     same is taken as it is, unread: the base branch of a gate is mostly the same files.
+    A script in `cache` whose file is unchanged is taken from there.
     """
-    name = os.path.basename(path)
     same = known.get(display) if known else None
     if same is not None and same.digest and same.digest == files.blob_id(path):
         return same
+    cached = cache.get(path, display) if cache else None
+    if cached is not None:
+        return cached
+    script = _read_script(path, display, roots, functions_needed, syntax, files)
+    if cache is not None:
+        cache.put(path, script)
+    return script
+
+
+def _read_script(
+    path: str, display: str, roots: Sequence[str], functions_needed: bool, syntax: SyntaxCache | None, files: Files
+) -> Script:
+    name = os.path.basename(path)
     data = read_data(path, files)
     if isinstance(data, Problem):
         return Script(display, name, problem=data)
@@ -94,11 +109,12 @@ def parse_script(
     assignments = None if functions_needed else _fast_assignments(text)
     functions: frozenset[str] = frozenset()
     problem = None
+    looked_elsewhere = False
     if assignments is None:
         parsed = _ast_read(text, path, roots)
         if isinstance(parsed, Problem):
             return Script(display, name, problem=parsed, ignores=inline_ignores(text))
-        assignments, functions = parsed
+        assignments, functions, looked_elsewhere = parsed
     else:
         problem = (syntax or SyntaxCache()).check(text)
     return Script(
@@ -110,6 +126,7 @@ def parse_script(
         functions=functions,
         problem=problem,
         ignores=inline_ignores(text),
+        reads_other_files=looked_elsewhere,
     )
 
 
@@ -216,7 +233,7 @@ def _frozen(value: object) -> object:
 
 def _ast_read(
     text: str, path: str, roots: Sequence[str]
-) -> tuple[tuple[Assignment, ...], frozenset[str]] | Problem:
+) -> tuple[tuple[Assignment, ...], frozenset[str], bool] | Problem:
     try:
         module = ast.parse(text)
     except SyntaxError as e:
@@ -239,7 +256,7 @@ def _ast_read(
     functions = frozenset(
         n.name for n in module.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
     )
-    return tuple(assignments), functions
+    return tuple(assignments), functions, resolver.looked_elsewhere
 
 
 def _header_statements(
@@ -291,6 +308,7 @@ class _Resolver:
         self._module = module
         self._path = path
         self._roots = roots
+        self.looked_elsewhere = False  # the result depends on other files
 
     def evaluate(self, node: ast.expr) -> object:
         if isinstance(node, ast.Constant):
@@ -302,6 +320,7 @@ class _Resolver:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             module_name = _imported_module(self._module, node.value.id, self._path)
             if module_name is not None:
+                self.looked_elsewhere = True
                 return _module_constant(module_name, node.attr, self._path, self._roots)
         raise _Dynamic
 
@@ -311,6 +330,7 @@ class _Resolver:
             return local
         origin = _imported_name(self._module, name, self._path)
         if origin is not None:
+            self.looked_elsewhere = True
             return _module_constant(origin[0], origin[1], self._path, self._roots)
         raise _Dynamic
 

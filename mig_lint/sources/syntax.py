@@ -21,6 +21,15 @@ _DIGEST = 16
 _GITIGNORE = "# Created by mig-lint; safe to delete.\n*\n"
 
 
+def prepare_cache_directory(directory: str) -> None:
+    """Create the cache folder with a `.gitignore` that keeps it out of every commit."""
+    os.makedirs(directory, exist_ok=True)
+    ignore = os.path.join(directory, ".gitignore")
+    if not os.path.exists(ignore):
+        with open(ignore, "w") as f:
+            f.write(_GITIGNORE)
+
+
 class SyntaxCache:
     """Digests of sources known to compile; `check` adds to it, `save` writes it once."""
 
@@ -64,11 +73,7 @@ class SyntaxCache:
         if self.directory is None or self.path is None or not self._added:
             return
         try:
-            os.makedirs(self.directory, exist_ok=True)
-            ignore = os.path.join(self.directory, ".gitignore")
-            if not os.path.exists(ignore):
-                with open(ignore, "w") as f:
-                    f.write(_GITIGNORE)
+            prepare_cache_directory(self.directory)
             fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".syntax-")
             with os.fdopen(fd, "wb") as f:
                 f.write(b"".join(sorted(self._known)))
