@@ -12,7 +12,7 @@ import click
 from mig_lint import __version__
 from mig_lint.check import check as run_check
 from mig_lint.check import load_graphs
-from mig_lint.config import _codes
+from mig_lint.config import parse_codes
 from mig_lint.config import Config
 from mig_lint.config import ConfigError
 from mig_lint.config import find_config
@@ -38,7 +38,7 @@ class UsageProblem(click.ClickException):
 def _config(config_file: str | None, **overrides: str | None) -> Config:
     try:
         config = load_config(config_file if config_file else find_config(os.getcwd()))
-        changes: dict[str, Any] = {key: _codes("command line", "--" + key.replace("_", "-"), value.split(","))
+        changes: dict[str, Any] = {key: parse_codes("command line", "--" + key.replace("_", "-"), value.split(","))
                    for key, value in overrides.items() if value}
     except ConfigError as e:
         raise UsageProblem(str(e)) from None

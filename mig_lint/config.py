@@ -199,7 +199,8 @@ def _string(source: str, key: str, raw: Any) -> str:
     return raw.strip()
 
 
-def _codes(source: str, key: str, raw: Any) -> tuple[str, ...]:
+def parse_codes(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    """Code prefixes such as ML1 or ML104, upper-cased; ConfigError names `key` otherwise."""
     codes = tuple(code.strip().upper() for code in _strings(source, key, raw))
     for code in codes:
         if not CODE_PREFIX.match(code):
@@ -210,7 +211,7 @@ def _codes(source: str, key: str, raw: Any) -> tuple[str, ...]:
 def _per_file_ignores(source: str, key: str, raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: {key!r} must be a table of glob = [codes]")
-    return tuple((glob, _codes(source, f"{key}.{glob}", codes)) for glob, codes in raw.items())
+    return tuple((glob, parse_codes(source, f"{key}.{glob}", codes)) for glob, codes in raw.items())
 
 
 def _severity(source: str, key: str, raw: Any) -> tuple[tuple[str, Severity], ...]:
@@ -218,7 +219,7 @@ def _severity(source: str, key: str, raw: Any) -> tuple[tuple[str, Severity], ..
         raise ConfigError(f"{source}: {key!r} must be a table of code = severity")
     result: list[tuple[str, Severity]] = []
     for code, level in raw.items():
-        _codes(source, f"{key}.{code}", [code])
+        parse_codes(source, f"{key}.{code}", [code])
         if level not in SEVERITIES:
             raise ConfigError(f"{source}: '{key}.{code}' must be one of error, warning, info (got {level!r})")
         result.append((code.upper(), level))
@@ -254,10 +255,10 @@ def _tests(source: str, key: str, raw: Any) -> MigrationTests:
 _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "paths": _strings,
     "exclude": _strings,
-    "select": _codes,
-    "extend-select": _codes,
-    "ignore": _codes,
-    "extend-ignore": _codes,
+    "select": parse_codes,
+    "extend-select": parse_codes,
+    "ignore": parse_codes,
+    "extend-ignore": parse_codes,
     "per-file-ignores": _per_file_ignores,
     "severity": _severity,
     "branch-labels": _strings,
