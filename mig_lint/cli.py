@@ -12,11 +12,11 @@ import click
 from mig_lint import __version__
 from mig_lint.check import check as run_check
 from mig_lint.check import load_graphs
-from mig_lint.config import parse_codes
 from mig_lint.config import Config
 from mig_lint.config import ConfigError
 from mig_lint.config import find_config
 from mig_lint.config import load_config
+from mig_lint.config import parse_codes
 from mig_lint.discover import DiscoveryError
 from mig_lint.heads import HeadFile
 from mig_lint.sources.git import GitError
