@@ -41,7 +41,7 @@ class ScriptCache:
             return {}
         try:
             with open(self.path, "rb") as f:
-                data = marshal.load(f)
+                data = marshal.loads(f.read())  # marshal.load(f) reads a file in tiny pieces
         except (OSError, EOFError, ValueError, TypeError):
             return {}
         if not (isinstance(data, tuple) and len(data) == 2 and data[0] == _FORMAT and isinstance(data[1], dict)):
@@ -77,7 +77,7 @@ class ScriptCache:
             prepare_cache_directory(directory)
             fd, temporary = tempfile.mkstemp(dir=directory, prefix=".scripts-")
             with os.fdopen(fd, "wb") as f:
-                marshal.dump((_FORMAT, self._entries), f)
+                f.write(marshal.dumps((_FORMAT, self._entries)))
             os.replace(temporary, self.path)
         except (OSError, ValueError):
             pass
