@@ -64,3 +64,30 @@ def test_hook_ignores_commits_without_migrations(git, in_tmp, pre_commit_home):
     run = _try_repo(pre_commit_home, in_tmp, "mig-lint")
     assert run.returncode == 0
     assert "(no files to check)Skipped" in run.stdout
+
+
+MIGRATE_CFG = "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n"
+UP = "def upgrade(migrate_engine):\n    pass\n"
+MERGED_CHANGES = (
+    pytest.param(LINEAR, {"db/versions/c.py": alembic_script("c", "b")}, {"db/versions/d.py": alembic_script("d", "b")},
+                 "db/versions/d.py:1:1: ML101 [multiple-heads]", id="alembic"),
+    pytest.param({"repo/migrate.cfg": MIGRATE_CFG, "repo/versions/046_a.py": UP}, {"repo/versions/047_c.py": UP},
+                 {"repo/versions/047_d.py": UP}, "repo/versions/047_d.py:1:1: ML301 [number-collision]", id="migrate"),
+)
+
+
+@pytest.mark.parametrize(("base", "first", "second", "shown"), MERGED_CHANGES)
+def test_commit_of_the_second_change_after_the_first_merged_is_refused(git, in_tmp, pre_commit_home, base, first,
+                                                                        second, shown):
+    """The gate tests' scenario: two changes each fine alone, the second one committed after the first merged."""
+    write_tree(in_tmp, base)
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    write_tree(in_tmp, first)
+    git("add", "-A")
+    git("commit", "-q", "-m", "first change, merged")
+    write_tree(in_tmp, second)
+    git("add", "-A")
+    run = _try_repo(pre_commit_home, in_tmp, "mig-lint")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert shown in run.stdout
