@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import marshal
 import os
 import sys
+from dataclasses import replace
+
+import pytest
 
 from mig_lint.cli import main
 from mig_lint.sources.syntax import SyntaxCache
@@ -54,3 +58,62 @@ def test_no_repository_puts_the_cache_in_the_cwd(tmp_path, monkeypatch):
 
     monkeypatch.delenv("MIG_LINT_CACHE_DIR")
     assert cache_directory("/") == "/.mig-lint-cache"
+
+
+def _script_cache_with_one_entry(tmp_path):
+    from mig_lint.sources.cache import ScriptCache
+    from mig_lint.sources.python import read_script
+
+    script_path = tmp_path / "a.py"
+    script_path.write_text(alembic_script("a", None))
+    cache = ScriptCache(str(tmp_path / "cache"))
+    cache.put(str(script_path), read_script(str(script_path), "a.py"))
+    cache.save()
+    return cache, script_path
+
+
+def test_script_cache_round_trip(tmp_path):
+    from mig_lint.sources.cache import ScriptCache
+    from mig_lint.sources.python import read_script
+
+    cache, script_path = _script_cache_with_one_entry(tmp_path)
+    again = ScriptCache(str(tmp_path / "cache"))
+    assert again.get(str(script_path), "shown/a.py") == replace(read_script(str(script_path), "a.py"), path="shown/a.py")
+    script_path.write_text(alembic_script("a", None) + "# changed\n")
+    assert again.get(str(script_path), "a.py") is None
+
+
+@pytest.mark.parametrize(
+    "content",
+    (pytest.param(b"not marshal", id="garbage"), pytest.param(marshal.dumps((0, {})), id="old-format"),
+     pytest.param(marshal.dumps([1, 2]), id="not-a-tuple")),
+)
+def test_unusable_script_cache_is_ignored(tmp_path, content):
+    from mig_lint.sources.cache import ScriptCache
+
+    cache, script_path = _script_cache_with_one_entry(tmp_path)
+    with open(cache.path, "wb") as f:
+        f.write(content)
+    assert ScriptCache(str(tmp_path / "cache")).get(str(script_path), "a.py") is None
+
+
+def test_broken_script_record_is_read_again(tmp_path):
+
+    cache, script_path = _script_cache_with_one_entry(tmp_path)
+    status, _record = cache._entries[str(script_path)]
+    cache._entries[str(script_path)] = (status, ("too", "short"))
+    assert cache.get(str(script_path), "a.py") is None
+
+
+def test_unwritable_script_cache_is_ignored(tmp_path):
+    from mig_lint.sources.cache import ScriptCache
+    from mig_lint.sources.python import read_script
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    script_path = tmp_path / "a.py"
+    script_path.write_text(alembic_script("a", None))
+    cache = ScriptCache(str(blocker / "cache"))
+    cache.put(str(script_path), read_script(str(script_path), "a.py"))
+    cache.save()
+    assert blocker.read_text() == ""

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from typing import Any
 
+from mig_lint import __version__
 from mig_lint.model import Assignment
 from mig_lint.model import DocField
 from mig_lint.model import Problem
@@ -23,7 +24,8 @@ from mig_lint.model import Script
 from mig_lint.model import Span
 from mig_lint.sources.syntax import prepare_cache_directory
 
-_FORMAT = 1
+# A new mig-lint may read scripts differently: its records start afresh.
+_FORMAT = f"1/{__version__}"
 Status = tuple[int, int, int]
 
 
