@@ -42,7 +42,7 @@ class MigrationTests:
     """Where migration tests live and how a test names a migration (ML403)."""
 
     paths: tuple[str, ...]
-    pattern: str = "_check_{version}"
+    patterns: tuple[str, ...] = ("_check_{version}",)
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -149,8 +149,9 @@ def _read_ini(path: str) -> Mapping[str, Any]:
         table["handoff"] = [dict(parser[s]) for s in handoffs]
     if parser.has_section("mig-lint.tests"):
         tests: dict[str, Any] = dict(parser["mig-lint.tests"])
-        if "paths" in tests:
-            tests["paths"] = _split_list(tests["paths"])
+        for name in ("paths", "pattern"):
+            if name in tests:
+                tests[name] = _split_list(tests[name])
         table["tests"] = tests
     if parser.has_section("mig-lint.severity"):
         table["severity"] = dict((k.upper(), v.strip()) for k, v in parser["mig-lint.severity"].items())
@@ -246,10 +247,10 @@ def _handoff(source: str, key: str, raw: Any) -> tuple[Handoff, ...]:
 def _tests(source: str, key: str, raw: Any) -> MigrationTests:
     if not isinstance(raw, dict) or not set(raw) <= {"paths", "pattern"} or "paths" not in raw:
         raise ConfigError(f"{source}: {key!r} needs 'paths' (and optionally 'pattern')")
-    pattern = raw.get("pattern", "_check_{version}")
-    if not isinstance(pattern, str) or "{version}" not in pattern:
-        raise ConfigError(f"{source}: '{key}.pattern' must be a string containing {{version}}")
-    return MigrationTests(_strings(source, f"{key}.paths", raw["paths"]), pattern)
+    patterns = _strings(source, f"{key}.pattern", raw.get("pattern", "_check_{version}"))
+    if not patterns or not all("{version}" in p for p in patterns):
+        raise ConfigError(f"{source}: '{key}.pattern' must be a string (or list) containing {{version}}")
+    return MigrationTests(_strings(source, f"{key}.paths", raw["paths"]), patterns)
 
 
 _KEYS: dict[str, Callable[[str, str, Any], Any]] = {

@@ -52,7 +52,7 @@ def test_pyproject_table_is_read(tmp_path):
         ignore=("ML204",), per_file_ignores=(("versions/0001_*.py", ("ML205",)),), severity=(("ML109", "error"),),
         branch_labels=("expand", "contract"), allow_merges=("m1",),
         handoff=(Handoff("legacy", "alembic", 422, "8f2f"),),
-        tests=MigrationTests(("tests/test_migrations.py",), "_check_{version}"),
+        tests=MigrationTests(("tests/test_migrations.py",), ("_check_{version}",)),
     )
 
 
@@ -90,7 +90,7 @@ def test_setup_cfg_is_read_as_flake8_does(tmp_path):
     assert config.branch_labels == ("expand",)
     assert config.severity == (("ML109", "info"),)
     assert config.handoff == (Handoff("legacy", "alembic", 7, "abc"),)
-    assert config.tests == MigrationTests(("tests/a.py", "tests/b.py"), "test_{version}")
+    assert config.tests == MigrationTests(("tests/a.py", "tests/b.py"), ("test_{version}",))
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_setup_cfg_is_read_as_flake8_does(tmp_path):
         pytest.param("[[tool.mig-lint.handoff]]\nmigrate='a'\nalembic='b'\nversion='x'\nrevision='r'\n", "'handoff.version' must be a whole number", id="handoff-version"),
         pytest.param("[tool.mig-lint]\nhandoff = 1\n", "'handoff' must be an array of tables", id="handoff-type"),
         pytest.param("[tool.mig-lint.tests]\npattern = 'x'\n", "'tests' needs 'paths'", id="tests-paths"),
-        pytest.param("[tool.mig-lint.tests]\npaths = ['t.py']\npattern = 'x'\n", "'tests.pattern' must be a string containing {version}", id="tests-pattern"),
+        pytest.param("[tool.mig-lint.tests]\npaths = ['t.py']\npattern = 'x'\n", "'tests.pattern' must be a string (or list) containing {version}", id="tests-pattern"),
         pytest.param("[tool.mig-lint\n", "invalid TOML", id="invalid-toml"),
         pytest.param("[tool]\nmig-lint = 1\n", "[tool.mig-lint] must be a table", id="not-a-table"),
     ),

@@ -57,10 +57,18 @@ def test_migration_without_test(in_tmp, capsys):
     code, found = _messages(in_tmp, capsys, files)
     assert code == 0
     assert [(c, p) for c, p, _, _ in found] == [("ML403", "db/alembic/versions/9a0b.py"), ("ML403", "db/legacy/versions/217_b.py")]
-    assert found[1][3] == "no test names 217 (_check_217 is not in tests/**/test_*.py)"
+    assert found[1][3] == "no test names 217 (_check_217 is in none of tests/**/test_*.py)"
 
 
 def test_migration_test_names_zero_padded_versions(in_tmp, capsys):
     files = {"r/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n", "r/versions/001_a.py": UP,
              "t.py": "def _check_001(self): pass\n", "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["t.py"]\n'}
+    assert _messages(in_tmp, capsys, files) == (0, [])
+
+
+def test_any_of_several_test_patterns_counts(in_tmp, capsys):
+    files = {"r/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n",
+             "r/versions/001_a.py": UP, "r/versions/002_b.py": UP,
+             "t.py": "def _check_001(self): pass\ndef _pre_upgrade_002(self): pass\n",
+             "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["t.py"]\npattern = ["_check_{version}", "_pre_upgrade_{version}"]\n'}
     assert _messages(in_tmp, capsys, files) == (0, [])

@@ -119,7 +119,8 @@ def migration_without_test(ctx: RuleContext) -> Iterator[Hit]:
     Why: a migration that is never exercised against data is found slow or wrong on a
     deployment; nova asks for a `_check_NNN` test of each data migration.
 
-    Fix: add a test named by the configured pattern, e.g. `_check_216`.
+    Fix: add a test named by a configured pattern, e.g. `_check_216`. `pattern` may be a
+    list (`["_check_{version}", "_pre_upgrade_{version}"]`): any one of them counts.
 
     Example: `pattern = "_check_{version}"` and no `_check_216` in the test files.
     """
@@ -128,13 +129,12 @@ def migration_without_test(ctx: RuleContext) -> Iterator[Hit]:
         return
     text = _test_text(ctx.config)
     for revision in ctx.graph.revisions.values():
-        names = {tests.pattern.format(version=revision.id)}
-        if ctx.tree.format == "migrate":
-            names.add(tests.pattern.format(version=revision.id.zfill(3)))
+        versions = {revision.id, revision.id.zfill(3)} if ctx.tree.format == "migrate" else {revision.id}
+        names = sorted({p.format(version=v) for p in tests.patterns for v in versions})
         if not any(name in text for name in names):
             yield Hit(revision.path, revision.line,
-                      f"no test names {revision.id} ({sorted(names)[0]} is not in {', '.join(tests.paths)})",
-                      hint=f"add a test {sorted(names)[0]}", revision=revision.id)
+                      f"no test names {revision.id} ({' or '.join(names)} is in none of {', '.join(tests.paths)})",
+                      hint=f"add a test {names[0]}", revision=revision.id)
 
 
 @rule("ML404", "label-placement", "warning", formats=("alembic",), opt_in=True)
