@@ -5,8 +5,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck
 from hypothesis import given
+from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis import strategies as st
 
