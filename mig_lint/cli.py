@@ -160,6 +160,36 @@ def _head_line(head: HeadFile, written: bool) -> str:
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
+@click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and write nothing.")
+@click.option("--dry-run", is_flag=True, help="List the fixes and write nothing.")
+def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool) -> int:
+    """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files)."""
+    from mig_lint.fix.edits import EditError
+    from mig_lint.fix.edits import write_changes
+    from mig_lint.fix.plan import plan_fixes
+    from mig_lint.report.options import ReportOptions
+    from mig_lint.report.text import render
+
+    config = _config(config_file)
+    try:
+        changes = plan_fixes(load_graphs(paths, config, use_cache=False), config)
+        if diff or dry_run:
+            click.echo("".join(c.diff() for c in changes) if diff else "".join(
+                f"{reason}\n" for c in changes for reason in c.reasons), nl=False)
+            return 1 if changes else 0
+        write_changes(changes)
+        result = run_check(paths, config)
+    except (DiscoveryError, EditError, OSError) as e:
+        raise UsageProblem(str(e)) from None
+    for reason in (reason for c in changes for reason in c.reasons):
+        click.echo(f"fixed {reason}")
+    click.echo(render(result, ReportOptions()), nl=False)
+    return 1 if changes or any(f.severity == "error" for f in result.findings) else 0
+
+
+@cli.command()
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 def rules(code: str | None, fmt: str) -> int:

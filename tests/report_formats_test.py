@@ -58,7 +58,7 @@ GITHUB_LEVELS = [
     "::error file=versions/a.py,line=1,col=1,title=ML103 branch-point::a has 2 children: b (versions/b.py), "
     "c (versions/c.py)%0Ahint: rebase all but one child onto the head of the other branch",
     "::notice file=versions/b.py,line=1,col=17,title=ML204 stale-docstring-id::Revision ID: x differs from "
-    "revision = 'b'%0Ahint: write Revision ID: b",
+    "revision = 'b'%0Ahint: write Revision ID: b (`mig-lint fix` does)",
     "::warning file=versions/b.py,line=3,col=1,title=ML101 multiple-heads::b is one of 2 heads of the history "
     "(b, c): `alembic upgrade head` fails%0Ahint: set one head's down_revision to the other (e.g. b on top of c), "
     "or merge them and allow the merge",
@@ -188,7 +188,7 @@ def test_sarif_results(in_tmp, capsys):
         "ruleId": "ML204",
         "ruleIndex": 13,
         "level": "note",
-        "message": {"text": "Revision ID: x differs from revision = 'b'\nHint: write Revision ID: b"},
+        "message": {"text": "Revision ID: x differs from revision = 'b'\nHint: write Revision ID: b (`mig-lint fix` does)"},
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": "versions/b.py", "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": 1, "startColumn": 17},

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 
 from mig_lint.model import Assignment
+from mig_lint.model import DocField
 from mig_lint.model import Script
 from mig_lint.rules.base import Hit
 from mig_lint.rules.base import rule
@@ -104,15 +105,31 @@ def stale_docstring_id(ctx: RuleContext) -> Iterator[Hit]:
     Example: `Revision ID: 1a2b` above `revision = '3c4d'`.
     """
     for script in _parsed(ctx):
-        revision = script.assignment("revision")
-        doc = script.doc_revision_id
-        if doc is None or revision is None or revision.dynamic or not isinstance(revision.value, str):
-            continue
-        if doc.value != revision.value:
-            yield Hit(script.path, doc.span.line,
-                      f"Revision ID: {doc.value} differs from revision = {revision.value!r}",
-                      hint=f"write Revision ID: {revision.value}", revision=revision.value,
+        stale = stale_revision_id(script)
+        if stale is not None:
+            doc, revision = stale
+            yield Hit(script.path, doc.span.line, f"Revision ID: {doc.value} differs from revision = {revision!r}",
+                      hint=f"write Revision ID: {revision} (`mig-lint fix` does)", revision=revision,
                       column=doc.span.column)
+
+
+def stale_revision_id(script: Script) -> tuple[DocField, str] | None:
+    """The `Revision ID:` field and the id it should say, when the two differ."""
+    revision = script.assignment("revision")
+    doc = script.doc_revision_id
+    if doc is None or revision is None or revision.dynamic or not isinstance(revision.value, str):
+        return None
+    return (doc, revision.value) if doc.value != revision.value else None
+
+
+def stale_revises(script: Script) -> tuple[DocField, tuple[str, ...]] | None:
+    """The `Revises:` field and the ids it should list, when the two differ."""
+    down = script.assignment("down_revision")
+    doc = script.doc_revises
+    if doc is None or down is None or down.dynamic:
+        return None
+    declared = tuple(i for i in as_ids(down.value) if i)
+    return (doc, declared) if sorted(_doc_ids(doc.value)) != sorted(declared) else None
 
 
 @rule("ML205", "stale-docstring-revises", "warning", formats=("alembic",))
@@ -127,16 +144,14 @@ def stale_docstring_revises(ctx: RuleContext) -> Iterator[Hit]:
     Example: `Revises: 1a2b` above `down_revision = '3c4d'`.
     """
     for script in _parsed(ctx):
-        down = script.assignment("down_revision")
-        doc = script.doc_revises
-        if doc is None or down is None or down.dynamic:
-            continue
-        declared = tuple(i for i in as_ids(down.value) if i)
-        if sorted(_doc_ids(doc.value)) != sorted(declared):
+        stale = stale_revises(script)
+        if stale is not None:
+            doc, declared = stale
+            down = script.assignment("down_revision")
             revision = script.assignment("revision")
             yield Hit(script.path, doc.span.line,
-                      f"Revises: {doc.value or '(empty)'} differs from down_revision = {down.source}",
-                      hint=f"write Revises: {', '.join(declared)}".rstrip(),
+                      f"Revises: {doc.value or '(empty)'} differs from down_revision = {down.source if down else ''}",
+                      hint=f"write Revises: {', '.join(declared)} (`mig-lint fix` does)",
                       revision=str(revision.value) if revision and not revision.dynamic else None,
                       column=doc.span.column)
 

@@ -103,7 +103,7 @@ def decode(data: bytes) -> Text:
     """Decode source bytes as Python would (PEP 263), or say why not."""
     if b"\x00" in data:
         return Problem("binary", "is a binary file (it contains NUL bytes)")
-    encoding = _declared_encoding(data)
+    encoding = declared_encoding(data)
     try:
         text = data.decode(encoding)
     except (LookupError, UnicodeDecodeError) as e:
@@ -111,7 +111,8 @@ def decode(data: bytes) -> Text:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def _declared_encoding(data: bytes) -> str:
+def declared_encoding(data: bytes) -> str:
+    """The encoding Python reads these source bytes with (BOM, PEP 263 line, else UTF-8)."""
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8"
     for line in data.split(b"\n", 2)[:2]:

@@ -146,11 +146,13 @@ def _doc_field(text: str, label: str, first_word: bool = False) -> DocField | No
             line_end = text.find("\n", at)
             line_end = len(text) if line_end == -1 else line_end
             start = at + len(label)
-            value = text[start:line_end]
-            start += len(value) - len(value.lstrip())
-            value = value.strip()
+            rest = text[start:line_end]
+            value = rest.strip()
+            if not value:  # the span covers the blank rest of the line, so a fix can fill it
+                return DocField("", _span(text, start, start + len(rest.rstrip("\r"))))
+            start += len(rest) - len(rest.lstrip())
             if first_word:
-                value = value.split()[0] if value else ""
+                value = value.split()[0]
             return DocField(value, _span(text, start, start + len(value)))
         at = text.find(label, at + 1)
     return None

@@ -1,0 +1,37 @@
+"""`mig-lint fix`: every automatic fix of the trees, as file changes to show or write."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mig_lint.config import Config
+from mig_lint.fix.docstrings import docstring_edits
+from mig_lint.fix.edits import FileChange
+from mig_lint.fix.edits import plan_changes
+from mig_lint.graph import Graph
+from mig_lint.heads import head_files
+from mig_lint.heads import head_files_in_use
+from mig_lint.heads import render_head_file
+
+
+def plan_fixes(graphs: Sequence[Graph], config: Config) -> list[FileChange]:
+    """Stale `Revision ID:` / `Revises:` lines (ML204, ML205) and head files (ML402)."""
+    changes = plan_changes(edit for graph in graphs for edit in docstring_edits(graph))
+    return changes + _head_file_changes(graphs, config)
+
+
+def _head_file_changes(graphs: Sequence[Graph], config: Config) -> list[FileChange]:
+    changes = []
+    for graph in graphs:
+        if not head_files_in_use(graph, config):
+            continue
+        for head in head_files(graph, config):
+            if head.expected is None or head.current:
+                continue
+            try:
+                with open(head.path, "rb") as f:
+                    before = f.read()
+            except FileNotFoundError:
+                before = b""
+            reason = f"{head.path}: head of {head.chain} is {head.expected}"
+            changes.append(FileChange(head.path, before, render_head_file(head).encode("utf-8"), (reason,)))
+    return changes
