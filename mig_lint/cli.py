@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from mig_lint.config import parse_codes
 from mig_lint.discover import DiscoveryError
 from mig_lint.heads import HeadFile
 from mig_lint.sources.git import GitError
+
+if TYPE_CHECKING:
+    from mig_lint.fix.edits import FileChange
 
 TRACKER = "https://github.com/mig-lint/mig-lint/issues"
 _FORMAT = click.Choice(["text", "json", "github", "sarif", "junit"])
@@ -187,6 +191,45 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
         click.echo(f"fixed {reason}")
     click.echo(render(result, ReportOptions()), nl=False)
     return 1 if changes or any(f.severity == "error" for f in result.findings) else 0
+
+
+@cli.command()
+@click.argument("revisions", nargs=-1)
+@click.option("--onto", metavar="REV", help="The revision to put them on (default: the head of --base).")
+@click.option("--base", metavar="REF", help="Move the revisions that the branch REF does not have.")
+@click.option("--path", "path", type=click.Path(), help="The alembic tree (default: the only one found).")
+@click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
+@click.option("--force", is_flag=True, help="Move revisions that are already merged on the base branch.")
+@click.option("--diff", is_flag=True, help="Print a unified diff and write nothing.")
+@click.option("--dry-run", is_flag=True, help="List the edits and write nothing.")
+def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path: str | None,
+           config_file: str | None, force: bool, diff: bool, dry_run: bool) -> int:
+    """Put alembic REVISIONS (a chain) on top of --onto, or this branch's new ones on --base."""
+    from mig_lint.fix.edits import EditError
+    from mig_lint.fix.edits import plan_changes
+    from mig_lint.fix.rebase import plan_rebase
+    from mig_lint.fix.rebase import RebaseError
+
+    config = _config(config_file)
+    try:
+        edits = plan_rebase(list(revisions), onto, base, path, config, force)
+        changes = plan_changes(edits)
+        _show_or_write(changes, diff, dry_run)
+    except (DiscoveryError, GitError, RebaseError, EditError, OSError) as e:
+        raise UsageProblem(str(e)) from None
+    return 1 if changes else 0
+
+
+def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool) -> None:
+    from mig_lint.fix.edits import write_changes
+
+    if diff:
+        click.echo("".join(c.diff() for c in changes), nl=False)
+    elif dry_run:
+        click.echo("".join(f"{reason}\n" for c in changes for reason in c.reasons), nl=False)
+    else:
+        write_changes(changes)
+        click.echo("".join(f"changed {reason}\n" for c in changes for reason in c.reasons), nl=False)
 
 
 @cli.command()

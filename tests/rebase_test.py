@@ -1,0 +1,177 @@
+"""`mig-lint rebase`: move a chain of alembic revisions, byte for byte, then upgrade for real."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mig_lint.cli import main
+from mig_lint.fix.rebase import _like
+from tests.conftest import write_tree
+
+ENV_PY = """\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
+def _script(revision, down, header=True):
+    doc = f'"""{revision}\n\nRevision ID: {revision}\nRevises: {down or ""}\n"""\n' if header else ""
+    return (f"{doc}from alembic import op\nimport sqlalchemy as sa\n\nrevision = {revision!r}\ndown_revision = {down!r}\n\n\n"
+            f"def upgrade():\n    op.create_table({('t_' + revision)!r}, sa.Column('id', sa.Integer, primary_key=True))\n")
+
+
+def _commit(git, message):
+    git("add", "-A")
+    git("commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def diverged(git, in_tmp):
+    """main: a <- b <- d; feature (checked out, main merged in): b <- c <- e."""
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = db\nsqlalchemy.url = sqlite:///app.db\n",
+                        "db/env.py": ENV_PY, "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", "a")})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"db/versions/c.py": _script("c", "b"), "db/versions/e.py": _script("e", "c", header=False)})
+    _commit(git, "feature")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"db/versions/d.py": _script("d", "b")})
+    _commit(git, "d")
+    git("checkout", "-q", "feature")
+    git("merge", "-q", "--no-edit", "main")
+    return git
+
+
+def test_rebase_onto_the_base_branch_then_upgrade(diverged, in_tmp, capsys):
+    before_e = (in_tmp / "db/versions/e.py").read_bytes()
+    assert main(["check"]) == 1
+    capsys.readouterr()
+    assert main(["rebase", "--base", "main"]) == 1
+    assert capsys.readouterr().out == ("changed db/versions/c.py:4: Revises: b -> d\n"
+                                       "changed db/versions/c.py:10: c now follows d (was 'b')\n")
+    assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "d").encode()
+    assert (in_tmp / "db/versions/e.py").read_bytes() == before_e
+    assert main(["check"]) == 0
+    assert main(["rebase", "--base", "main"]) == 0
+    upgrade = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=in_tmp, capture_output=True, text=True)
+    assert upgrade.returncode == 0, upgrade.stderr
+    tables = subprocess.run([sys.executable, "-c", "import sqlite3; print(sorted(r[0] for r in sqlite3.connect('app.db')"
+                             ".execute(\"select name from sqlite_master where name like 't_%'\")))"],
+                            cwd=in_tmp, capture_output=True, text=True).stdout.strip()
+    assert tables == "['t_a', 't_b', 't_c', 't_d', 't_e']"
+
+
+def test_explicit_chain_and_onto(diverged, in_tmp, capsys):
+    assert main(["rebase", "c", "e", "--onto", "d", "--dry-run"]) == 1
+    assert capsys.readouterr().out == ("db/versions/c.py:4: Revises: b -> d\n"
+                                       "db/versions/c.py:10: c now follows d (was 'b')\n")
+
+
+def test_diff(diverged, in_tmp, capsys):
+    assert main(["rebase", "--base", "main", "--diff"]) == 1
+    assert "-down_revision = 'b'\n+down_revision = 'd'\n" in capsys.readouterr().out
+    assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "b").encode()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    (
+        pytest.param(["b", "--onto", "d", "--base", "main"], "b already merged on the base branch", id="merged"),
+        pytest.param(["c", "d", "--onto", "a"], "not one chain (they start at c, d)", id="two-chains"),
+        pytest.param(["zz", "--onto", "d"], "zz: no such revision", id="unknown"),
+        pytest.param(["a", "--onto", "e"], "e is above (or among) the revisions to move", id="cycle"),
+        pytest.param(["c"], "name the revisions and --onto, or give --base", id="no-onto"),
+        pytest.param(["--onto", "d"], "name the revisions and --onto, or give --base", id="no-revisions"),
+        pytest.param(["--base", "nope"], "base 'nope' is not known in this clone", id="unknown-base"),
+    ),
+)
+def test_refusals_change_nothing(diverged, in_tmp, capsys, args, message):
+    before = {p.name: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()}
+    assert main(["rebase", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()} == before
+
+
+def test_force_moves_a_merged_revision(diverged, in_tmp, capsys):
+    assert main(["rebase", "d", "--onto", "e", "--base", "main", "--dry-run"]) == 2
+    assert "d already merged on the base branch" in capsys.readouterr().err
+    assert main(["rebase", "d", "--onto", "e", "--force", "--base", "main", "--dry-run"]) == 1
+
+
+def test_merge_revision_is_not_moved(diverged, in_tmp, capsys):
+    write_tree(in_tmp, {"db/versions/m.py": _script("m", ("c", "d"))})
+    assert main(["rebase", "m", "--onto", "e"]) == 2
+    assert "m is a merge revision" in capsys.readouterr().err
+
+
+def test_already_in_place_is_no_change(diverged, in_tmp, capsys):
+    assert main(["rebase", "e", "--onto", "c"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_base_with_several_heads_needs_onto(git, in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", "a"),
+                        "db/versions/x.py": _script("x", "a")})
+    _commit(git, "forked base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"db/versions/c.py": _script("c", "b")})
+    assert main(["rebase", "--base", "main"]) == 2
+    assert "the base branch has 2 heads (b, x); give --onto" in capsys.readouterr().err
+    assert main(["rebase", "--base", "main", "--onto", "x"]) == 1
+
+
+def test_tree_missing_on_the_base(git, in_tmp, capsys):
+    write_tree(in_tmp, {"README": "x"})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None)})
+    assert main(["rebase", "--base", "main"]) == 2
+    assert "db does not exist on main" in capsys.readouterr().err
+
+
+def test_several_trees_need_a_path(in_tmp, capsys):
+    write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None),
+                        "two/env.py": "", "two/versions/a.py": _script("a", None)})
+    assert main(["rebase", "a", "--onto", "a"]) == 2
+    assert "2 alembic trees found: name one with --path" in capsys.readouterr().err
+    assert main(["rebase", "a", "--onto", "a", "--path", "one"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("source", "written"),
+    (
+        pytest.param("'b'", "'x'", id="single-quotes"),
+        pytest.param('"b"', '"x"', id="double-quotes"),
+        pytest.param("('b',)", "('x',)", id="tuple"),
+        pytest.param('["b"]', '["x"]', id="list"),
+        pytest.param("None", "'x'", id="base-becomes-a-string"),
+    ),
+)
+def test_down_revision_keeps_its_form(source, written):
+    assert _like(source, "x") == written
+
+
+def test_a_base_revision_can_be_put_on_top(in_tmp, capsys):
+    write_tree(in_tmp, {"env.py": "", "versions/a.py": _script("a", None), "versions/z.py": _script("z", None)})
+    assert main(["rebase", "z", "--onto", "a"]) == 1
+    text = (in_tmp / "versions/z.py").read_text()
+    assert "Revises: a\n" in text and "down_revision = 'a'\n" in text
+
+
+def test_nothing_new_on_this_branch(diverged, in_tmp, capsys):
+    diverged("checkout", "-q", "main")
+    assert main(["rebase", "--base", "main"]) == 0
+
+
+def test_revision_without_header_string(diverged, in_tmp, capsys):
+    assert main(["rebase", "e", "--onto", "d"]) == 1
+    assert (in_tmp / "db/versions/e.py").read_text() == _script("e", "d", header=False)
