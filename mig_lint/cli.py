@@ -220,6 +220,46 @@ def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path:
     return 1 if changes else 0
 
 
+@cli.command()
+@click.option("--base", metavar="REF", help="Move this branch's versions that REF already uses or is past.")
+@click.option("--path", "path", type=click.Path(), help="The migrate repository (default: the only one found).")
+@click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
+@click.option("--diff", is_flag=True, help="Print the renames and a unified diff, and write nothing.")
+@click.option("--dry-run", is_flag=True, help="List the renames and edits, and write nothing.")
+def renumber(base: str | None, path: str | None, config_file: str | None, diff: bool, dry_run: bool) -> int:
+    """Give colliding migrate versions the next free numbers (files, versions.json, tests)."""
+    from mig_lint.fix.edits import EditError
+    from mig_lint.fix.edits import FileChange
+    from mig_lint.fix.edits import plan_changes
+    from mig_lint.fix.renumber import apply_renames
+    from mig_lint.fix.renumber import kept_numbers
+    from mig_lint.fix.renumber import plan_renumber
+    from mig_lint.fix.renumber import RenumberError
+    from mig_lint.fix.renumber import test_edits
+    from mig_lint.fix.renumber import versions_json_text
+
+    config = _config(config_file)
+    try:
+        graph, renames = plan_renumber(base, path, config)
+        kept = kept_numbers(graph, renames)
+        changes = plan_changes(test_edits(config, renames, kept))
+        listing = versions_json_text(graph, renames)
+        if renames and listing is not None:
+            with open(listing[0], "rb") as f:
+                changes.append(FileChange(listing[0], f.read(), listing[1].encode(), (f"{listing[0]}: new numbers",)))
+            changes.sort(key=lambda change: change.path)
+        _show_or_write(changes, diff, dry_run)
+        if not (diff or dry_run):
+            apply_renames(renames)
+        for rename in renames:
+            click.echo(f"{'rename' if diff or dry_run else 'renamed'} {rename.source} -> {rename.target}")
+        for number in sorted(kept):
+            click.echo(f"tests that name version {number} are left as they are: another script keeps {number}")
+    except (DiscoveryError, GitError, RenumberError, EditError, OSError) as e:
+        raise UsageProblem(str(e)) from None
+    return 1 if renames else 0
+
+
 def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool) -> None:
     from mig_lint.fix.edits import write_changes
 

@@ -86,7 +86,8 @@ def number_collision(ctx: RuleContext) -> Iterator[Hit]:
         entries = [e for e in by_number(ctx.tree)[number] if e.kind == "py"]
         for entry in entries[1:]:
             yield Hit(entry.path, 1, f"version {number} is taken by {', '.join(names)}",
-                      hint=f"renumber {entry.name} to {max(by_number(ctx.tree)) + 1}", revision=str(number))
+                      hint=f"renumber {entry.name} to {max(by_number(ctx.tree)) + 1} (`mig-lint renumber` does)",
+                      revision=str(number))
 
 
 @rule("ML302", "numbering-gap", "error", formats=("migrate",))
