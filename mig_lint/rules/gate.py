@@ -45,8 +45,8 @@ def not_on_base_head(ctx: RuleContext) -> Iterator[Hit]:
     took the same parent, as quantum's five heads did); once both merge the history
     forks and `alembic upgrade head` stops.
 
-    Fix: set the `down_revision` (and `Revises:` line) of the change's first revision
-    to the head of the base branch, which the message names.
+    Fix: `mig-lint rebase --base REF` sets the `down_revision` (and `Revises:` line) of
+    the change's first revision to the head of the base branch, which the message names.
 
     Example: `main` has `a <- b`, the change adds `c` with `down_revision = 'a'`.
     """
@@ -65,7 +65,8 @@ def not_on_base_head(ctx: RuleContext) -> Iterator[Hit]:
             yield Hit(revision.path, revision.down_line,
                       f"{revision_id} follows {parent}, but the head of {baseline.ref} is {head}: "
                       "after the merge the history forks",
-                      hint=f"set down_revision = {head!r} (and Revises: {head})", revision=revision_id)
+                      hint=f"run `mig-lint rebase --base {baseline.ref}` (it sets down_revision = {head!r} "
+                      f"and Revises: {head})", revision=revision_id)
 
 
 @rule("ML502", "number-taken-on-base", "error", formats=("migrate",))
@@ -76,7 +77,8 @@ def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
     the repository refuse to load (two scripts for one version), and a number below the
     latest is skipped by every database that is already past it.
 
-    Fix: renumber the change's versions to follow the base branch's latest.
+    Fix: `mig-lint renumber --base REF` moves the change's versions above the base
+    branch's latest (their `.sql` scripts, versions.json and tests with them).
 
     Example: `main` gained `047_x.py` while the change adds `047_y.py`.
     """
@@ -93,12 +95,13 @@ def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(revision.path, 1,
                   f"version {number} is new here, but {baseline.ref} is already at {latest}: "
                   "databases past it never run it",
-                  hint=f"renumber it to {latest + 1 + offset}", revision=revision_id)
+                  hint=f"run `mig-lint renumber --base {baseline.ref}` (it becomes {latest + 1 + offset})",
+                  revision=revision_id)
     for revision_id in sorted(set(ctx.graph.revisions) & set(baseline.target.revisions) - _at_merge_base(ctx)):
         revision = ctx.graph.revisions[revision_id]
         if revision.path not in _target_paths(baseline.target, revision_id):
             yield Hit(revision.path, 1, f"version {revision_id} is taken on {baseline.ref} by another script",
-                      hint=f"renumber it to {latest + 1}", revision=revision_id)
+                      hint=f"run `mig-lint renumber --base {baseline.ref}`", revision=revision_id)
 
 
 def _at_merge_base(ctx: RuleContext) -> set[str]:
