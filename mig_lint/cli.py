@@ -171,7 +171,6 @@ def _head_line(head: HeadFile, written: bool) -> str:
 def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool) -> int:
     """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files)."""
     from mig_lint.fix.edits import EditError
-    from mig_lint.fix.edits import write_changes
     from mig_lint.fix.plan import plan_fixes
     from mig_lint.report.options import ReportOptions
     from mig_lint.report.text import render
@@ -179,16 +178,12 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     config = _config(config_file)
     try:
         changes = plan_fixes(load_graphs(paths, config, use_cache=False), config)
+        _show_or_write(changes, diff, dry_run, "fixed")
         if diff or dry_run:
-            click.echo("".join(c.diff() for c in changes) if diff else "".join(
-                f"{reason}\n" for c in changes for reason in c.reasons), nl=False)
             return 1 if changes else 0
-        write_changes(changes)
         result = run_check(paths, config)
     except (DiscoveryError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
-    for reason in (reason for c in changes for reason in c.reasons):
-        click.echo(f"fixed {reason}")
     click.echo(render(result, ReportOptions()), nl=False)
     return 1 if changes or any(f.severity == "error" for f in result.findings) else 0
 
@@ -260,7 +255,8 @@ def renumber(base: str | None, path: str | None, config_file: str | None, diff: 
     return 1 if renames else 0
 
 
-def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool) -> None:
+def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool, verb: str = "changed") -> None:
+    """Print the diff, or list the changes, or write them and say so."""
     from mig_lint.fix.edits import write_changes
 
     if diff:
@@ -269,7 +265,7 @@ def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool) -> 
         click.echo("".join(f"{reason}\n" for c in changes for reason in c.reasons), nl=False)
     else:
         write_changes(changes)
-        click.echo("".join(f"changed {reason}\n" for c in changes for reason in c.reasons), nl=False)
+        click.echo("".join(f"{verb} {reason}\n" for c in changes for reason in c.reasons), nl=False)
 
 
 @cli.command()
