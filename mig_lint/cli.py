@@ -19,11 +19,11 @@ from mig_lint.config import find_config
 from mig_lint.config import load_config
 from mig_lint.config import parse_codes
 from mig_lint.discover import DiscoveryError
-from mig_lint.heads import HeadFile
 from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
     from mig_lint.fix.edits import FileChange
+    from mig_lint.heads import HeadFile
 
 TRACKER = "https://github.com/mig-lint/mig-lint/issues"
 _FORMAT = click.Choice(["text", "json", "github", "sarif", "junit"])

@@ -202,15 +202,15 @@ def _split_locations(value: str, separator: str | None, path: str, text: str) ->
 
 def _from_pyproject(path: str) -> TreeSpec | None:
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise DiscoveryError(f"{path}: cannot be read: {e}") from None
     table = data.get("tool", {}).get("alembic")
     if not isinstance(table, dict) or "script_location" not in table:
         return None
     here = os.path.dirname(os.path.abspath(path))
-    text = open(path, encoding="utf-8").read()
     root = _resolve_location(str(table["script_location"]) % {"here": here}, here, path, text, "script_location")
     versions = table.get("version_locations")
     recursive = table.get("recursive_version_locations", False)

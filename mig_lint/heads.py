@@ -8,10 +8,10 @@ max_migration.txt).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mig_lint.atomic import write_atomically
 from mig_lint.config import Config
 from mig_lint.graph import chains
 from mig_lint.graph import Graph
@@ -94,11 +94,6 @@ def write_head_files(heads: Sequence[HeadFile]) -> list[HeadFile]:
     for head in heads:
         if head.expected is None or head.current:
             continue
-        directory = os.path.dirname(head.path) or "."
-        os.makedirs(directory, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".mig-lint-head-")
-        with os.fdopen(fd, "w", newline="\n") as f:
-            f.write(render_head_file(head))
-        os.replace(temporary, head.path)
+        write_atomically(head.path, render_head_file(head).encode("utf-8"), make_folder=True)
         written.append(head)
     return written

@@ -5,7 +5,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 from typing import Literal
-from typing import Union
 
 # Records are frozen, and slotted where Python (3.10+) allows it.
 SLOTS: dict[str, Any] = {"slots": True} if sys.version_info >= (3, 10) else {}
@@ -14,8 +13,6 @@ Format = Literal["alembic", "migrate"]
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
-# A header value as Python would see it: a str, int, None, or tuples of them.
-Literal_ = Union[str, int, float, bool, None, tuple[object, ...]]
 
 
 @dataclass(frozen=True, **SLOTS)

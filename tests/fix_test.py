@@ -163,10 +163,10 @@ def test_stale_head_file_is_rewritten(in_tmp, capsys):
 
 
 def test_a_failed_write_leaves_no_temporary_file(tmp_path):
-    from mig_lint.fix.edits import _write_atomically
+    from mig_lint.atomic import write_atomically
 
     target = tmp_path / "adir"
     (target / "inside").mkdir(parents=True)
     with pytest.raises(OSError):
-        _write_atomically(str(target), b"x")
+        write_atomically(str(target), b"x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adir"]

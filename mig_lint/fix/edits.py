@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import os
-import tempfile
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mig_lint.atomic import write_atomically
 from mig_lint.model import Problem
 from mig_lint.model import SLOTS
 from mig_lint.sources.files import declared_encoding
@@ -92,30 +91,16 @@ def write_changes(changes: Sequence[FileChange]) -> None:
     as empty, for the files a fix creates).
     """
     for change in changes:
-        if _current_bytes(change.path) != change.before:
+        if current_bytes(change.path) != change.before:
             raise EditError(f"{change.path}: changed on disk during the run; nothing was written")
     for change in changes:
-        _write_atomically(change.path, change.after)
+        write_atomically(change.path, change.after, make_folder=True)
 
 
-def _current_bytes(path: str) -> bytes:
+def current_bytes(path: str) -> bytes:
+    """A file's bytes now; a missing file counts as empty (fixes may create files)."""
     try:
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
         return b""
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".mig-lint-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

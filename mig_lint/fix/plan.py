@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 from mig_lint.config import Config
 from mig_lint.fix.docstrings import docstring_edits
+from mig_lint.fix.edits import current_bytes
 from mig_lint.fix.edits import FileChange
 from mig_lint.fix.edits import plan_changes
 from mig_lint.graph import Graph
@@ -27,11 +28,7 @@ def _head_file_changes(graphs: Sequence[Graph], config: Config) -> list[FileChan
         for head in head_files(graph, config):
             if head.expected is None or head.current:
                 continue
-            try:
-                with open(head.path, "rb") as f:
-                    before = f.read()
-            except FileNotFoundError:
-                before = b""
+            before = current_bytes(head.path)
             reason = f"{head.path}: head of {head.chain} is {head.expected}"
             changes.append(FileChange(head.path, before, render_head_file(head).encode("utf-8"), (reason,)))
     return changes

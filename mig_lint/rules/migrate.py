@@ -82,11 +82,12 @@ def number_collision(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `047_add_x.py` and `047_add_y.py`.
     """
+    grouped = by_number(ctx.tree)
     for number, names in collisions(ctx.tree).items():
-        entries = [e for e in by_number(ctx.tree)[number] if e.kind == "py"]
+        entries = [e for e in grouped[number] if e.kind == "py"]
         for entry in entries[1:]:
             yield Hit(entry.path, 1, f"version {number} is taken by {', '.join(names)}",
-                      hint=f"renumber {entry.name} to {max(by_number(ctx.tree)) + 1} (`mig-lint renumber` does)",
+                      hint=f"renumber {entry.name} to {max(grouped) + 1} (`mig-lint renumber` does)",
                       revision=str(number))
 
 

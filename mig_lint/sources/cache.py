@@ -13,10 +13,10 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
 from typing import Any
 
 from mig_lint import __version__
+from mig_lint.atomic import write_atomically
 from mig_lint.model import Assignment
 from mig_lint.model import DocField
 from mig_lint.model import Problem
@@ -77,10 +77,7 @@ class ScriptCache:
         directory = os.path.dirname(self.path)
         try:
             prepare_cache_directory(directory)
-            fd, temporary = tempfile.mkstemp(dir=directory, prefix=".scripts-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps((_FORMAT, self._entries)))
-            os.replace(temporary, self.path)
+            write_atomically(self.path, marshal.dumps((_FORMAT, self._entries)))
         except (OSError, ValueError):
             pass
         self._changed = False

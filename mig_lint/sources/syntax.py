@@ -13,8 +13,8 @@ import ast
 import hashlib
 import os
 import sys
-import tempfile
 
+from mig_lint.atomic import write_atomically
 from mig_lint.model import Problem
 
 _DIGEST = 16
@@ -74,10 +74,7 @@ class SyntaxCache:
             return
         try:
             prepare_cache_directory(self.directory)
-            fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".syntax-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(b"".join(sorted(self._known)))
-            os.replace(temporary, self.path)
+            write_atomically(self.path, b"".join(sorted(self._known)))
         except OSError:
             pass
         self._added.clear()
