@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 
 
 def write_atomically(path: str, data: bytes, make_folder: bool = False) -> None:
@@ -13,6 +12,8 @@ def write_atomically(path: str, data: bytes, make_folder: bool = False) -> None:
     The file keeps its mode (a new one gets the umask's). Raises OSError when the folder
     is missing (unless `make_folder`) or not writable, and leaves no temp file behind.
     """
+    import tempfile  # imported here: a check that writes nothing should not pay for it
+
     directory = os.path.dirname(os.path.abspath(path))
     if make_folder:
         os.makedirs(directory, exist_ok=True)

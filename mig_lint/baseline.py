@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from mig_lint.graph import build_graph
 from mig_lint.graph import Graph
 from mig_lint.model import Problem
-from mig_lint.model import Script
 from mig_lint.model import SLOTS
 from mig_lint.model import TreeSpec
 from mig_lint.sources import read_tree
+from mig_lint.sources.collect import Known
+from mig_lint.sources.collect import known_scripts
 from mig_lint.sources.files import blob_id
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
@@ -42,7 +43,7 @@ def load_baselines(
     baselines = {}
     for spec, graph in zip(specs, graphs):
         folders = [spec.root, *spec.version_locations]
-        known = {script.path: script for script in graph.tree.scripts}
+        known = known_scripts(graph.tree)
         at_base = GitFiles(root, merge_base, folders)
         at_target = at_base if target == merge_base else GitFiles(root, target, folders)
         try:
@@ -56,7 +57,7 @@ def load_baselines(
     return baselines
 
 
-def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles, known: Mapping[str, Script]) -> Graph | None:
+def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles, known: Mapping[str, Known]) -> Graph | None:
     if not any(files.isdir(location) for location in spec.version_locations):
         return None
     # The base branch's findings are not reported, so its scripts need not be compiled.
@@ -65,7 +66,7 @@ def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles, known: Mapp
 
 def _contents(graph: Graph, files: Files) -> dict[str, tuple[tuple[str, str], ...]]:
     """Each revision's files as (path, content digest): scripts from the reader, the rest read here."""
-    scripts = {s.path: s.digest or (s.problem.detail if s.problem else "") for s in graph.tree.scripts}
+    scripts = dict(graph.tree.digests)
     if graph.tree.format == "alembic":
         return {r: ((rev.path, scripts.get(rev.path, "")),) for r, rev in graph.revisions.items()}
     contents: dict[str, list[tuple[str, str]]] = {}

@@ -17,6 +17,7 @@ from mig_lint.model import Tree
 from mig_lint.model import TreeSpec
 from mig_lint.rules import is_ignored_for_file
 from mig_lint.rules import run_rules
+from mig_lint.rules import script_hits
 from mig_lint.rules import selected_rules
 from mig_lint.rules.base import RuleContext
 from mig_lint.sources import read_tree
@@ -69,7 +70,7 @@ def discover_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]
 def read_graphs(specs: Sequence[TreeSpec], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
     """The graph of each tree, read from the working tree."""
     directory = cache_directory(os.getcwd()) if use_cache else None
-    syntax, scripts = SyntaxCache(directory), ScriptCache(directory)
+    syntax, scripts = SyntaxCache(directory), ScriptCache(directory, script_hits)
     gc.disable()  # thousands of small acyclic records: collections only cost time here
     try:
         graphs = tuple(build_graph(read_tree(spec, project_roots(config), syntax, cache=scripts)) for spec in specs)
@@ -113,9 +114,7 @@ def _order(finding: Finding) -> tuple[str, int, int, str, str]:
 
 
 def _suppress(findings: Sequence[Finding], trees: Sequence[Tree], config: Config) -> list[Finding]:
-    inline = {
-        script.path: dict(script.ignores) for tree in trees for script in tree.scripts if script.ignores
-    }
+    inline = {path: dict(found) for tree in trees for path, found in tree.ignores}
     shown_root = display_path(config.root)
     kept = []
     for finding in findings:

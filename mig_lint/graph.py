@@ -101,8 +101,14 @@ def build_graph(tree: Tree) -> Graph:
     missing_parents: list[tuple[Revision, str]] = []
     missing_dependencies: list[tuple[Revision, str]] = []
     for revision in revisions.values():
-        parents[revision.id] = _resolved(revision, revision.down, resolve, missing_parents)
-        depends[revision.id] = _resolved(revision, revision.depends_on, resolve, missing_dependencies)
+        down = revision.down
+        if len(down) == 1 and down[0] in revisions:  # the common case, without the general walk
+            parents[revision.id] = down
+        else:
+            parents[revision.id] = _resolved(revision, down, resolve, missing_parents)
+        depends[revision.id] = (
+            _resolved(revision, revision.depends_on, resolve, missing_dependencies) if revision.depends_on else ()
+        )
 
     children = _invert(parents, revisions)
     dependents = _invert(depends, revisions)
@@ -150,7 +156,7 @@ def _invert(edges: Mapping[str, Sequence[str]], nodes: Iterable[str]) -> dict[st
     for source, targets in edges.items():
         for target in targets:
             inverted[target].append(source)
-    return {node: tuple(sorted(sources)) for node, sources in inverted.items()}
+    return {node: tuple(sorted(sources)) if len(sources) > 1 else tuple(sources) for node, sources in inverted.items()}
 
 
 def _reach(edges: Mapping[str, Sequence[str]], start: Iterable[str]) -> set[str]:
@@ -170,7 +176,7 @@ def _cycles(
     depends: Mapping[str, Sequence[str]],
 ) -> tuple[tuple[str, ...], ...]:
     """Cycles on both edge kinds: Kahn's sort finds whether any exist, networkx which."""
-    edges = {r: tuple(parents[r]) + tuple(depends[r]) for r in revisions}
+    edges = {r: tuple(parents[r]) + tuple(depends[r]) if depends[r] else parents[r] for r in revisions}
     pending = {r: len(edges[r]) for r in revisions}
     users: dict[str, list[str]] = {r: [] for r in revisions}
     for source, targets in edges.items():

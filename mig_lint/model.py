@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import Literal
@@ -12,7 +13,7 @@ SLOTS: dict[str, Any] = {"slots": True} if sys.version_info >= (3, 10) else {}
 Format = Literal["alembic", "migrate"]
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
-
+InlineIgnores = tuple[tuple[int, frozenset[str]], ...]
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -72,7 +73,7 @@ class Script:
     doc_revises: DocField | None = None
     functions: frozenset[str] = frozenset()
     problem: Problem | None = None
-    ignores: tuple[tuple[int, frozenset[str]], ...] = ()
+    ignores: InlineIgnores = ()
     digest: str = ""  # git's blob id of the file, "" when it could not be read
     reads_other_files: bool = False  # a header value was looked up in another module
 
@@ -148,19 +149,39 @@ class TreeSpec:
 
 
 @dataclass(frozen=True, **SLOTS)
+class Hit:
+    """What a rule found, before the rule's code and severity are attached."""
+
+    path: str
+    line: int
+    message: str
+    hint: str | None = None
+    revision: str | None = None
+    column: int = 1
+
+
+@dataclass(frozen=True, **SLOTS)
 class Tree:
-    """One migration history: an alembic script location or a migrate repository."""
+    """One migration history: an alembic script location or a migrate repository.
+
+    `script_hits` holds the per-script rules' hits (by code) and `ignores` the inline
+    ignores (by path), computed as each script was read or recalled with its record
+    from the cache, so that a warm run need not rebuild every script.
+    """
 
     path: str
     format: Format
     version_locations: tuple[str, ...]
-    scripts: tuple[Script, ...] = ()
+    scripts: Sequence[Script] = ()
     revisions: tuple[Revision, ...] = ()
     entries: tuple[MigrateEntry, ...] = ()
     short_numbered: tuple[str, ...] = ()
     migrate_config: MigrateConfig | None = None
     versions_json: VersionsJson | None = None
     old_format: bool = False
+    digests: tuple[tuple[str, str], ...] = ()  # (path, git blob id, or why the file has none) of each script
+    script_hits: tuple[tuple[str, Hit], ...] = ()
+    ignores: tuple[tuple[str, InlineIgnores], ...] = ()
 
 
 @dataclass(frozen=True, **SLOTS)

@@ -187,7 +187,7 @@ def test_cache_saved_twice_keeps_its_gitignore(tmp_path):
     cache.save()
     cache.check("x = 2\n")
     cache.save()
-    assert len(SyntaxCache(str(tmp_path))._known) == 2
+    assert len(SyntaxCache(str(tmp_path))._load()) == 2
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,16 @@ def test_recursive_version_locations(in_tmp, capsys, value, count):
     assert _trees(capsys) == [("mig", "alembic", count)]
 
 
+def test_recursive_locations_do_not_follow_linked_folders(in_tmp, capsys):
+    """As alembic's `os.walk`: a symbolic link to a folder is not descended into."""
+    write_tree(in_tmp, {
+        "alembic.ini": "[alembic]\nscript_location = mig\nrecursive_version_locations = true\n",
+        "mig/env.py": "", "mig/versions/a.py": A, "elsewhere/b.py": B,
+    })
+    os.symlink(in_tmp / "elsewhere", in_tmp / "mig/versions/linked")
+    assert _trees(capsys) == [("mig", "alembic", 1)]
+
+
 def test_pyproject_tool_alembic(in_tmp, capsys):
     write_tree(in_tmp, {
         "pyproject.toml": '[tool.alembic]\nscript_location = "%(here)s/db"\nversion_locations = ["%(here)s/db/v"]\nrecursive_version_locations = true\n',

@@ -42,3 +42,16 @@ def test_fixture(name, capsys, monkeypatch):
     for name in expected.get("must_not_exist", []):
         assert not os.path.exists(name)
     assert {p for p in folder.rglob("*") if "__pycache__" not in p.parts} <= before
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fixture_reads_the_same_from_the_cache(name, capsys, monkeypatch):
+    """A warm run (every unchanged script recalled from the cache) reports what a cold one does."""
+    folder = FIXTURES / name
+    expected = json.loads((folder / "expected.json").read_text())
+    monkeypatch.chdir(folder)
+    runs = []
+    for args in (["--no-cache"], [], []):
+        code = main(["check", "--format", "json", *args, *expected.get("args", ["."])])
+        runs.append((code, *capsys.readouterr()))
+    assert runs[0] == runs[1] == runs[2]

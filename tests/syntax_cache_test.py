@@ -3,7 +3,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from dataclasses import replace
 
 import pytest
 
@@ -19,7 +18,7 @@ def test_a_compiled_script_is_remembered(tmp_path):
     cache.save()
     assert (tmp_path / "c" / ".gitignore").read_text().endswith("*\n")
     again = SyntaxCache(str(tmp_path / "c"))
-    assert again._known == cache._known and len(again._known) == 1
+    assert again._load() == cache._known and len(cache._known) == 1
 
 
 def test_a_syntax_error_is_never_remembered(tmp_path):
@@ -49,7 +48,7 @@ def test_check_writes_the_cache_at_the_repository_root(tmp_path, monkeypatch, ca
     assert main(["check"]) == 0
     version = f"{sys.version_info[0]}{sys.version_info[1]}"
     assert sorted(os.listdir(tmp_path / ".mig-lint-cache")) == [
-        ".gitignore", f"scripts-py{version}.marshal", f"syntax-py{version}.bin"]
+        ".gitignore", f"scripts-py{version}.marshal", f"scripts-py{version}.scripts.marshal", f"syntax-py{version}.bin"]
     assert main(["check", "--no-cache"]) == 0
 
 
@@ -60,27 +59,65 @@ def test_no_repository_puts_the_cache_in_the_cwd(tmp_path, monkeypatch):
     assert cache_directory("/") == "/.mig-lint-cache"
 
 
-def _script_cache_with_one_entry(tmp_path):
+SCRIPTS = {
+    "db/env.py": "",
+    "db/versions/a.py": '"""Revision ID: a\nRevises:\n"""\n' + alembic_script("a", None),
+    "db/versions/b.py": '"""Revision ID: old\nRevises: a\n"""\n' + alembic_script("b", "a"),
+    "db/versions/c.py": alembic_script("c", "b") + "x = 1  # mig-lint: ignore[ML999]\n",
+    "db/versions/d.py": "import labels\n" + alembic_script("d", "c", branch_labels="(labels.MAIN,)"),
+    "db/labels.py": "MAIN = 'main'\n",
+}
+
+
+def _check_json(capsys, *args):
+    code = main(["check", "--format", "json", *args, "db"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _reads(monkeypatch):
+    from mig_lint.sources import python
+
+    read = []
+    original = python._read_script
+
+    def spy(path, *args):
+        read.append(os.path.basename(path))
+        return original(path, *args)
+
+    monkeypatch.setattr(python, "_read_script", spy)
+    return read
+
+
+def test_a_warm_check_reads_only_scripts_that_changed_or_look_elsewhere(in_tmp, monkeypatch, capsys):
+    write_tree(in_tmp, SCRIPTS)
+    cold = _check_json(capsys)
+    reads = _reads(monkeypatch)
+    assert _check_json(capsys) == cold
+    assert reads == ["d.py"]  # its label is read from labels.py, which may change alone
+    assert '"ML204"' in cold[1]
+
+    (in_tmp / "db/versions/b.py").write_text(alembic_script("b", "a"))
+    reads.clear()
+    code, out, _ = _check_json(capsys)
+    assert reads == ["b.py", "d.py"] and '"ML204"' not in out
+
+
+def test_a_deleted_script_leaves_the_cache(in_tmp, capsys):
     from mig_lint.sources.cache import ScriptCache
-    from mig_lint.sources.python import read_script
 
-    script_path = tmp_path / "a.py"
-    script_path.write_text(alembic_script("a", None))
-    cache = ScriptCache(str(tmp_path / "cache"))
-    cache.put(str(script_path), read_script(str(script_path), "a.py"))
-    cache.save()
-    return cache, script_path
+    write_tree(in_tmp, SCRIPTS)
+    _check_json(capsys)
+    os.remove(in_tmp / "db/versions/c.py")
+    assert _check_json(capsys)[0] == 1  # d.py now names a missing parent
+    cache = ScriptCache(os.environ["MIG_LINT_CACHE_DIR"], lambda script: ())
+    _key, records = cache.folder(str(in_tmp / "db/versions"), "alembic")
+    assert sorted(records) == ["a.py", "b.py"]
 
 
-def test_script_cache_round_trip(tmp_path):
-    from mig_lint.sources.cache import ScriptCache
-    from mig_lint.sources.python import read_script
-
-    cache, script_path = _script_cache_with_one_entry(tmp_path)
-    again = ScriptCache(str(tmp_path / "cache"))
-    assert again.get(str(script_path), "shown/a.py") == replace(read_script(str(script_path), "a.py"), path="shown/a.py")
-    script_path.write_text(alembic_script("a", None) + "# changed\n")
-    assert again.get(str(script_path), "a.py") is None
+def _cache_files():
+    folder = os.environ["MIG_LINT_CACHE_DIR"]
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.startswith("scripts-"))
 
 
 @pytest.mark.parametrize(
@@ -88,32 +125,81 @@ def test_script_cache_round_trip(tmp_path):
     (pytest.param(b"not marshal", id="garbage"), pytest.param(marshal.dumps((0, {})), id="old-format"),
      pytest.param(marshal.dumps([1, 2]), id="not-a-tuple")),
 )
-def test_unusable_script_cache_is_ignored(tmp_path, content):
-    from mig_lint.sources.cache import ScriptCache
-
-    cache, script_path = _script_cache_with_one_entry(tmp_path)
-    with open(cache.path, "wb") as f:
-        f.write(content)
-    assert ScriptCache(str(tmp_path / "cache")).get(str(script_path), "a.py") is None
-
-
-def test_broken_script_record_is_read_again(tmp_path):
-
-    cache, script_path = _script_cache_with_one_entry(tmp_path)
-    status, _record = cache._entries[str(script_path)]
-    cache._entries[str(script_path)] = (status, ("too", "short"))
-    assert cache.get(str(script_path), "a.py") is None
+def test_unusable_script_cache_is_ignored(in_tmp, capsys, content):
+    write_tree(in_tmp, SCRIPTS)
+    cold = _check_json(capsys)
+    for path in _cache_files():
+        with open(path, "wb") as f:
+            f.write(content)
+    assert _check_json(capsys) == cold
 
 
-def test_unwritable_script_cache_is_ignored(tmp_path):
-    from mig_lint.sources.cache import ScriptCache
-    from mig_lint.sources.python import read_script
+def test_broken_record_is_read_again(in_tmp, monkeypatch, capsys):
+    from mig_lint.sources.cache import _FORMAT
 
-    blocker = tmp_path / "file"
+    write_tree(in_tmp, SCRIPTS)
+    cold = _check_json(capsys)
+    records_path = _cache_files()[0]
+    with open(records_path, "rb") as f:
+        _format, folders = marshal.loads(f.read())
+    for records in folders.values():
+        for name, record in records.items():
+            records[name] = (record[0], "too short")
+    with open(records_path, "wb") as f:
+        f.write(marshal.dumps((_FORMAT, folders)))
+    reads = _reads(monkeypatch)
+    assert _check_json(capsys) == cold
+    assert reads == ["a.py", "b.py", "c.py", "d.py"]
+
+
+MIGRATE = {
+    "repo/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n",
+    "repo/versions/001_a.py": "def upgrade(migrate_engine):\n    pass\n",
+    "repo/versions/002_b.py": "def downgrade(migrate_engine):\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("damage", ["none", "missing", "stale", "garbled"])
+def test_recalled_scripts_are_rebuilt_or_read_again(in_tmp, monkeypatch, capsys, damage):
+    """ML311 looks at whole scripts: a warm run rebuilds them from the cache, or reads them."""
+    from mig_lint.sources.cache import _FORMAT
+
+    write_tree(in_tmp, MIGRATE)
+    cold = main(["check", "--format", "json", "repo"]), capsys.readouterr()
+    assert '"ML311"' in cold[1].out
+    scripts_path = _cache_files()[1]
+    if damage == "missing":
+        os.remove(scripts_path)
+    elif damage != "none":
+        with open(scripts_path, "rb") as f:
+            _format, folders = marshal.loads(f.read())
+        for kept in folders.values():
+            for name, (status, blob) in kept.items():
+                kept[name] = ((0, 0, 0), blob) if damage == "stale" else (status, b"garbled")
+        with open(scripts_path, "wb") as f:
+            f.write(marshal.dumps((_FORMAT, folders)))
+    reads = _reads(monkeypatch)
+    assert (main(["check", "--format", "json", "repo"]), capsys.readouterr()) == cold
+    assert reads == ([] if damage == "none" else ["001_a.py", "002_b.py"])
+
+
+def test_recalled_scripts_are_a_sequence(in_tmp, capsys):
+    from mig_lint.check import load_graphs
+    from mig_lint.config import Config
+
+    write_tree(in_tmp, SCRIPTS)
+    _check_json(capsys)
+    scripts = load_graphs(["db"], Config(root=str(in_tmp)))[0].tree.scripts
+    fresh = tuple(load_graphs(["db"], Config(root=str(in_tmp)), use_cache=False)[0].tree.scripts)
+    assert type(scripts).__name__ == "ScriptList"
+    assert scripts == fresh and scripts != "abcd" and hash(scripts) == hash(fresh)
+    assert scripts[1:3] == fresh[1:3] and [s.name for s in scripts] == ["a.py", "b.py", "c.py", "d.py"]
+
+
+def test_unwritable_script_cache_is_ignored(in_tmp, monkeypatch, capsys):
+    blocker = in_tmp / "file"
     blocker.write_text("")
-    script_path = tmp_path / "a.py"
-    script_path.write_text(alembic_script("a", None))
-    cache = ScriptCache(str(blocker / "cache"))
-    cache.put(str(script_path), read_script(str(script_path), "a.py"))
-    cache.save()
+    monkeypatch.setenv("MIG_LINT_CACHE_DIR", str(blocker / "cache"))
+    write_tree(in_tmp, SCRIPTS)
+    assert _check_json(capsys)[0] == 0
     assert blocker.read_text() == ""

@@ -8,6 +8,8 @@ from dataclasses import replace
 
 from mig_lint.config import Config
 from mig_lint.model import Finding
+from mig_lint.model import Hit
+from mig_lint.model import Script
 from mig_lint.model import Severity
 from mig_lint.rules import gate
 from mig_lint.rules import history
@@ -59,6 +61,12 @@ ALL_RULES: tuple[Rule, ...] = (
     gate.reparented_merged_migration,
 )
 RULES_BY_CODE = {r.code: r for r in ALL_RULES}
+_PER_SCRIPT = tuple((r.code, r.per_script) for r in ALL_RULES if r.per_script is not None)
+
+
+def script_hits(script: Script) -> tuple[tuple[str, Hit], ...]:
+    """The hits of every per-script rule on one script, by code (kept with the script)."""
+    return tuple((code, hit) for code, check in _PER_SCRIPT for hit in check(script))
 
 
 def _longest(code: str, prefixes: Iterable[str]) -> int:

@@ -11,24 +11,14 @@ from mig_lint.config import Config
 from mig_lint.graph import Graph
 from mig_lint.model import Finding
 from mig_lint.model import Format
+from mig_lint.model import Hit
+from mig_lint.model import Script
 from mig_lint.model import Severity
 from mig_lint.model import SLOTS
 from mig_lint.model import Tree
 
 if TYPE_CHECKING:  # the gate's git reader is imported only by `check --base`
     from mig_lint.baseline import Baseline
-
-
-@dataclass(frozen=True, **SLOTS)
-class Hit:
-    """What a rule found, before the rule's code and severity are attached."""
-
-    path: str
-    line: int
-    message: str
-    hint: str | None = None
-    revision: str | None = None
-    column: int = 1
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -46,6 +36,7 @@ class RuleContext:
 
 
 Check = Callable[[RuleContext], Iterator[Hit]]
+ScriptCheck = Callable[[Script], Iterator[Hit]]
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -59,6 +50,7 @@ class Rule:
     doc: str
     formats: frozenset[Format]
     opt_in: bool = False
+    per_script: ScriptCheck | None = None  # the rule looks at one script at a time
 
     @property
     def summary(self) -> str:
@@ -94,5 +86,29 @@ def rule(
     def wrap(check: Check) -> Rule:
         doc = inspect.cleandoc(check.__doc__ or "")
         return Rule(code, name, severity, check, doc, frozenset(formats), opt_in)
+
+    return wrap
+
+
+def script_rule(
+    code: str,
+    name: str,
+    severity: Severity,
+    formats: tuple[Format, ...] = ("alembic", "migrate"),
+) -> Callable[[ScriptCheck], Rule]:
+    """Wrap a check of one script in a `Rule`.
+
+    Its hits depend on the script alone, so the reader computes them once per file as
+    it reads it, and keeps them in the cache with the file's record (`Tree.script_hits`).
+    """
+
+    def wrap(per_script: ScriptCheck) -> Rule:
+        def check(ctx: RuleContext) -> Iterator[Hit]:
+            for hit_code, hit in ctx.tree.script_hits:
+                if hit_code == code:
+                    yield hit
+
+        doc = inspect.cleandoc(per_script.__doc__ or "")
+        return Rule(code, name, severity, check, doc, frozenset(formats), per_script=per_script)
 
     return wrap

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mig_lint.graph import Graph
-from mig_lint.rules.base import Hit
+from mig_lint.model import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 

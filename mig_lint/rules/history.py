@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mig_lint.graph import chains
 from mig_lint.graph import Graph
-from mig_lint.rules.base import Hit
+from mig_lint.model import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 

@@ -5,9 +5,9 @@ import difflib
 from collections.abc import Iterator
 from collections.abc import Sequence
 
+from mig_lint.model import Hit
 from mig_lint.model import MigrateEntry
 from mig_lint.model import Tree
-from mig_lint.rules.base import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 

@@ -11,7 +11,7 @@ from mig_lint.config import Handoff
 from mig_lint.graph import Graph
 from mig_lint.heads import head_files
 from mig_lint.heads import head_files_in_use
-from mig_lint.rules.base import Hit
+from mig_lint.model import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 from mig_lint.sources.files import read_text

@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 from mig_lint.model import Assignment
 from mig_lint.model import DocField
+from mig_lint.model import Hit
 from mig_lint.model import Script
-from mig_lint.rules.base import Hit
-from mig_lint.rules.base import rule
-from mig_lint.rules.base import RuleContext
+from mig_lint.rules.base import script_rule
 from mig_lint.sources.alembic import as_ids
 
 _ILLEGAL = frozenset("@-+:")
@@ -17,14 +16,8 @@ _MAX_ID = 32
 _UNPARSABLE = {"syntax", "binary", "encoding", "unreadable", "symlink-loop"}
 
 
-def _parsed(ctx: RuleContext) -> Iterator[Script]:
-    for script in ctx.tree.scripts:
-        if script.problem is None:
-            yield script
-
-
-@rule("ML201", "syntax-error", "error")
-def syntax_error(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML201", "syntax-error", "error")
+def syntax_error(script: Script) -> Iterator[Hit]:
     """The script cannot be parsed: a syntax error, binary or non-UTF-8 content, or no access.
 
     Why: alembic and migrate import every script to read it; one that does not import
@@ -34,15 +27,14 @@ def syntax_error(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `revision = '1a2b'` followed by `down_revision = (`.
     """
-    for script in ctx.tree.scripts:
-        problem = script.problem
-        if problem is not None and problem.kind in _UNPARSABLE:
-            detail = f"syntax error: {problem.detail}" if problem.kind == "syntax" else problem.detail
-            yield Hit(script.path, problem.line, f"{script.name} {detail}", column=problem.column)
+    problem = script.problem
+    if problem is not None and problem.kind in _UNPARSABLE:
+        detail = f"syntax error: {problem.detail}" if problem.kind == "syntax" else problem.detail
+        yield Hit(script.path, problem.line, f"{script.name} {detail}", column=problem.column)
 
 
-@rule("ML202", "missing-identifier", "error", formats=("alembic",))
-def missing_identifier(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML202", "missing-identifier", "error", formats=("alembic",))
+def missing_identifier(script: Script) -> Iterator[Hit]:
     """A revision script with no `revision` or no `down_revision`.
 
     Why: alembic reads both from every script in a versions folder; without `revision`
@@ -52,25 +44,23 @@ def missing_identifier(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: a script that sets `revision = '1a2b'` and nothing else.
     """
-    for script in ctx.tree.scripts:
-        if script.problem is not None and script.problem.kind == "empty":
+    if script.problem is not None:
+        if script.problem.kind == "empty":
             yield Hit(script.path, 1, f"{script.name} is empty: it declares no revision and no down_revision")
-            continue
-        if script.problem is not None:
-            continue
-        names = {a.name for a in script.assignments}
-        if "revision" in names and "down_revision" not in names:
-            yield Hit(script.path, script.assignments[0].span.line, f"{script.name} has no down_revision",
-                      hint="add down_revision = None for a first revision, or the id it follows")
-        elif "down_revision" in names and "revision" not in names:
-            doc = script.doc_revision_id
-            known = f" ({doc.value!r}, from its Revision ID: line)" if doc and doc.value else ""
-            yield Hit(script.path, script.assignments[0].span.line, f"{script.name} has no revision",
-                      hint=f"add revision = '<id>'{known}")
+        return
+    names = {a.name for a in script.assignments}
+    if "revision" in names and "down_revision" not in names:
+        yield Hit(script.path, script.assignments[0].span.line, f"{script.name} has no down_revision",
+                  hint="add down_revision = None for a first revision, or the id it follows")
+    elif "down_revision" in names and "revision" not in names:
+        doc = script.doc_revision_id
+        known = f" ({doc.value!r}, from its Revision ID: line)" if doc and doc.value else ""
+        yield Hit(script.path, script.assignments[0].span.line, f"{script.name} has no revision",
+                  hint=f"add revision = '<id>'{known}")
 
 
-@rule("ML203", "dynamic-identifier", "error", formats=("alembic",))
-def dynamic_identifier(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML203", "dynamic-identifier", "error", formats=("alembic",))
+def dynamic_identifier(script: Script) -> Iterator[Hit]:
     """A header value that is not a literal and cannot be resolved statically.
 
     Why: the history must be readable without running code; a value computed by a call,
@@ -81,20 +71,21 @@ def dynamic_identifier(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `branch_labels = (get_label(),)`.
     """
-    for script in _parsed(ctx):
-        for assignment in script.assignments:
-            if assignment.dynamic:
-                yield Hit(script.path, assignment.span.line,
-                          f"{assignment.name} = {assignment.source} cannot be read without running code",
-                          hint="write the value as a literal", column=assignment.span.column)
+    if script.problem is not None:
+        return
+    for assignment in script.assignments:
+        if assignment.dynamic:
+            yield Hit(script.path, assignment.span.line,
+                      f"{assignment.name} = {assignment.source} cannot be read without running code",
+                      hint="write the value as a literal", column=assignment.span.column)
 
 
 def _doc_ids(value: str) -> tuple[str, ...]:
     return tuple(v for v in re.split(r"[\s,]+", value) if v and v != "None")
 
 
-@rule("ML204", "stale-docstring-id", "warning", formats=("alembic",))
-def stale_docstring_id(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML204", "stale-docstring-id", "warning", formats=("alembic",))
+def stale_docstring_id(script: Script) -> Iterator[Hit]:
     """The docstring's `Revision ID:` differs from `revision`.
 
     Why: people and tools (grep, review, `alembic history` readers) trust the header
@@ -104,13 +95,12 @@ def stale_docstring_id(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `Revision ID: 1a2b` above `revision = '3c4d'`.
     """
-    for script in _parsed(ctx):
-        stale = stale_revision_id(script)
-        if stale is not None:
-            doc, revision = stale
-            yield Hit(script.path, doc.span.line, f"Revision ID: {doc.value} differs from revision = {revision!r}",
-                      hint=f"write Revision ID: {revision} (`mig-lint fix` does)", revision=revision,
-                      column=doc.span.column)
+    stale = stale_revision_id(script) if script.problem is None else None
+    if stale is not None:
+        doc, revision = stale
+        yield Hit(script.path, doc.span.line, f"Revision ID: {doc.value} differs from revision = {revision!r}",
+                  hint=f"write Revision ID: {revision} (`mig-lint fix` does)", revision=revision,
+                  column=doc.span.column)
 
 
 def stale_revision_id(script: Script) -> tuple[DocField, str] | None:
@@ -132,8 +122,8 @@ def stale_revises(script: Script) -> tuple[DocField, tuple[str, ...]] | None:
     return (doc, declared) if sorted(_doc_ids(doc.value)) != sorted(declared) else None
 
 
-@rule("ML205", "stale-docstring-revises", "warning", formats=("alembic",))
-def stale_docstring_revises(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML205", "stale-docstring-revises", "warning", formats=("alembic",))
+def stale_docstring_revises(script: Script) -> Iterator[Hit]:
     """The docstring's `Revises:` differs from `down_revision`.
 
     Why: after a rebase the variable is changed and the text is forgotten; reviewers
@@ -143,17 +133,16 @@ def stale_docstring_revises(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `Revises: 1a2b` above `down_revision = '3c4d'`.
     """
-    for script in _parsed(ctx):
-        stale = stale_revises(script)
-        if stale is not None:
-            doc, declared = stale
-            down = script.assignment("down_revision")
-            revision = script.assignment("revision")
-            yield Hit(script.path, doc.span.line,
-                      f"Revises: {doc.value or '(empty)'} differs from down_revision = {down.source if down else ''}",
-                      hint=f"write Revises: {', '.join(declared)} (`mig-lint fix` does)",
-                      revision=str(revision.value) if revision and not revision.dynamic else None,
-                      column=doc.span.column)
+    stale = stale_revises(script) if script.problem is None else None
+    if stale is not None:
+        doc, declared = stale
+        down = script.assignment("down_revision")
+        revision = script.assignment("revision")
+        yield Hit(script.path, doc.span.line,
+                  f"Revises: {doc.value or '(empty)'} differs from down_revision = {down.source if down else ''}",
+                  hint=f"write Revises: {', '.join(declared)} (`mig-lint fix` does)",
+                  revision=str(revision.value) if revision and not revision.dynamic else None,
+                  column=doc.span.column)
 
 
 def _id_problem(value: object) -> str | None:
@@ -177,8 +166,8 @@ def _checked_values(assignment: Assignment) -> Iterator[object]:
         yield assignment.value
 
 
-@rule("ML206", "invalid-revision-id", "error", formats=("alembic",))
-def invalid_revision_id(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML206", "invalid-revision-id", "error", formats=("alembic",))
+def invalid_revision_id(script: Script) -> Iterator[Hit]:
     """A revision id that is empty, not a string, or contains `@ - + :`.
 
     Why: alembic parses `@`, `-`, `+` and `:` in revision arguments (`head-1`,
@@ -189,20 +178,21 @@ def invalid_revision_id(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `revision = 123` or `down_revision = ''`.
     """
-    for script in _parsed(ctx):
-        for name in ("revision", "down_revision"):
-            assignment = script.assignment(name)
-            if assignment is None or assignment.dynamic:
-                continue
-            for value in _checked_values(assignment):
-                problem = _id_problem(value)
-                if problem:
-                    yield Hit(script.path, assignment.span.line, f"{name} {value!r} {problem}",
-                              hint="use a plain string id (None for a base)", column=assignment.span.column)
+    if script.problem is not None:
+        return
+    for name in ("revision", "down_revision"):
+        assignment = script.assignment(name)
+        if assignment is None or assignment.dynamic:
+            continue
+        for value in _checked_values(assignment):
+            problem = _id_problem(value)
+            if problem:
+                yield Hit(script.path, assignment.span.line, f"{name} {value!r} {problem}",
+                          hint="use a plain string id (None for a base)", column=assignment.span.column)
 
 
-@rule("ML207", "revision-id-too-long", "error", formats=("alembic",))
-def revision_id_too_long(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML207", "revision-id-too-long", "error", formats=("alembic",))
+def revision_id_too_long(script: Script) -> Iterator[Hit]:
     """A revision id longer than the 32 characters of `alembic_version.version_num`.
 
     Why: alembic creates `version_num VARCHAR(32)`; stamping a longer id fails on
@@ -213,16 +203,15 @@ def revision_id_too_long(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `revision = '2024_01_15_add_the_customer_loyalty_table'`.
     """
-    for script in _parsed(ctx):
-        revision = script.assignment("revision")
-        if revision is not None and isinstance(revision.value, str) and len(revision.value) > _MAX_ID:
-            yield Hit(script.path, revision.span.line,
-                      f"revision {revision.value!r} has {len(revision.value)} characters; alembic_version holds 32",
-                      hint="shorten the id", revision=revision.value, column=revision.span.column)
+    revision = script.assignment("revision") if script.problem is None else None
+    if revision is not None and isinstance(revision.value, str) and len(revision.value) > _MAX_ID:
+        yield Hit(script.path, revision.span.line,
+                  f"revision {revision.value!r} has {len(revision.value)} characters; alembic_version holds 32",
+                  hint="shorten the id", revision=revision.value, column=revision.span.column)
 
 
-@rule("ML208", "unexpected-script", "warning", formats=("alembic",))
-def unexpected_script(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML208", "unexpected-script", "warning", formats=("alembic",))
+def unexpected_script(script: Script) -> Iterator[Hit]:
     """A file alembic loads as a revision by surprise, or a `.py` that is no revision.
 
     Why: alembic imports every `*.py` of a versions folder except `__init__*` and `.#*`,
@@ -233,11 +222,10 @@ def unexpected_script(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `versions/_common.py` with shared functions.
     """
-    for script in ctx.tree.scripts:
-        if script.name.startswith(("_", ".")):
-            yield Hit(script.path, 1, f"alembic loads {script.name} as a revision script",
-                      hint="move it out of the versions folder")
-        elif script.problem is None and not {a.name for a in script.assignments} & {"revision", "down_revision"}:
-            yield Hit(script.path, 1,
-                      f"{script.name} is in a versions folder but declares no revision: alembic refuses to load it",
-                      hint="move it out of the versions folder")
+    if script.name.startswith(("_", ".")):
+        yield Hit(script.path, 1, f"alembic loads {script.name} as a revision script",
+                  hint="move it out of the versions folder")
+    elif script.problem is None and not {a.name for a in script.assignments} & {"revision", "down_revision"}:
+        yield Hit(script.path, 1,
+                  f"{script.name} is in a versions folder but declares no revision: alembic refuses to load it",
+                  hint="move it out of the versions folder")

@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.model import TreeSpec
 from mig_lint.sources.alembic import read_alembic_tree
 from mig_lint.sources.cache import ScriptCache
+from mig_lint.sources.collect import Known
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.migrate import read_migrate_tree
@@ -20,10 +20,10 @@ def read_tree(
     roots: Sequence[str],
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
-    known: Mapping[str, Script] | None = None,
+    known: Mapping[str, Known] | None = None,
     cache: ScriptCache | None = None,
 ) -> Tree:
-    """Read one discovered tree with the reader of its format (`known`, `cache`: see read_script)."""
+    """Read one discovered tree with the reader of its format (`known`, `cache`: see `Collector`)."""
     if spec.format == "migrate":
-        return read_migrate_tree(spec.root, spec.version_locations[0], roots, files, cache)
+        return read_migrate_tree(spec.root, spec.version_locations[0], roots, files, cache, known)
     return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known, cache)

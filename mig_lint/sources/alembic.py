@@ -11,9 +11,10 @@ from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.sources.cache import ScriptCache
+from mig_lint.sources.collect import Collector
+from mig_lint.sources.collect import Known
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
-from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.python import read_script
 from mig_lint.sources.syntax import SyntaxCache
@@ -30,51 +31,48 @@ def read_alembic_tree(
     roots: Sequence[str] = (),
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
-    known: Mapping[str, Script] | None = None,
+    known: Mapping[str, Known] | None = None,
     cache: ScriptCache | None = None,
 ) -> Tree:
     """Read every revision script of an alembic tree (nothing is imported)."""
-    scripts: list[Script] = []
+
+    def read(path: str, display: str) -> Script:
+        return read_script(path, display, roots, syntax=syntax, files=files)
+
+    collector = Collector(cache, "alembic", read, revision_of, known)
     seen: set[str] = set()
     for location in version_locations:
-        for directory, name in _list_files(files, location, recursive, seen):
-            if not ALEMBIC_SCRIPT.match(name):
-                continue
-            path = os.path.join(directory, name)
-            display = display_join(directory, name)
-            scripts.append(read_script(path, display, roots, syntax=syntax, files=files, known=known, cache=cache))
+        for directory, names in _list_files(files, location, recursive, seen):
+            collector.add_folder(directory, names, files)
     return Tree(
         path=display_path(root),
         format="alembic",
         version_locations=tuple(display_path(v) for v in version_locations),
-        scripts=tuple(scripts),
-        revisions=tuple(_revisions(scripts)),
+        revisions=tuple(collector.revisions),
+        **collector.tree_fields(),
     )
 
 
-def _list_files(files: Files, location: str, recursive: bool, seen: set[str]) -> Iterator[tuple[str, str]]:
-    """Files of a version location in alembic's order; a file seen before is skipped."""
-    for directory, dirs, names in files.walk(location):
-        if os.path.basename(directory).endswith("__pycache__"):
-            continue
-        dirs.sort()
-        real_directory = files.realpath(directory)
-        for name in sorted(names):
-            path = os.path.join(directory, name)
-            identity = files.realpath(path) if files.islink(path) else os.path.join(real_directory, name)
-            if identity in seen:
+def _list_files(files: Files, location: str, recursive: bool, seen: set[str]) -> Iterator[tuple[str, list[str]]]:
+    """Script names by folder in alembic's order (`os.walk`); a file seen before is skipped."""
+    try:
+        dirs, found = files.scan(location)
+    except OSError:
+        return
+    if not os.path.basename(location).endswith("__pycache__"):
+        real_prefix = os.path.join(files.realpath(location), "")
+        names = []
+        for name, is_link in sorted(found):
+            if not ALEMBIC_SCRIPT.match(name):
                 continue
-            seen.add(identity)
-            yield directory, name
-        if not recursive:
-            break
-
-
-def _revisions(scripts: Sequence[Script]) -> Iterator[Revision]:
-    for script in scripts:
-        revision = revision_of(script)
-        if revision is not None:
-            yield revision
+            identity = files.realpath(os.path.join(location, name)) if is_link else real_prefix + name
+            if identity not in seen:
+                seen.add(identity)
+                names.append(name)
+        yield location, names
+    if recursive:
+        for name in sorted(dirs):
+            yield from _list_files(files, os.path.join(location, name), recursive, seen)
 
 
 def revision_of(script: Script) -> Revision | None:

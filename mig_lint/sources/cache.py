@@ -1,103 +1,196 @@
-"""Scripts read before, remembered by path and file status, so that a warm run reads nothing.
+"""Scripts read before, remembered by folder, name and file status, so that a warm run reads nothing.
 
 A pre-commit hook runs `check` on every commit, and a history of thousands of scripts
-changes by one or two between runs. Each script read through the header fast path is
-kept in `<project>/.mig-lint-cache/scripts-pyXY.marshal` with the (mtime, size, inode)
-of its file, as ruff and mypy key theirs; a file whose status changed is read again.
-Scripts whose header was resolved through another module are never kept (that module
-may change alone). The cache holds plain tuples written with `marshal`, and a file that
-cannot be read, written or decoded is ignored.
+changes by one or two between runs. Each script read is kept in
+`<project>/.mig-lint-cache/scripts-pyXY.marshal` with the (mtime, size, inode) of its
+file, as ruff and mypy key theirs; a file whose status changed is read again. A record
+holds what `check` needs without rebuilding the script: the revision it declares, the
+hits of the per-script rules and its inline ignores. The script itself is kept
+marshalled and rebuilt only when a command asks for it (`fix`, the gate). Scripts whose
+header was resolved through another module are never kept (that module may change
+alone). A file that cannot be read, written or decoded is ignored.
 """
 from __future__ import annotations
 
 import marshal
 import os
 import sys
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
+from typing import overload
+from typing import Union
 
 from mig_lint import __version__
 from mig_lint.atomic import write_atomically
 from mig_lint.model import Assignment
 from mig_lint.model import DocField
+from mig_lint.model import Hit
+from mig_lint.model import InlineIgnores
 from mig_lint.model import Problem
+from mig_lint.model import Revision
 from mig_lint.model import Script
 from mig_lint.model import Span
 from mig_lint.sources.syntax import prepare_cache_directory
 
-# A new mig-lint may read scripts differently: its records start afresh.
-_FORMAT = f"1/{__version__}"
+# A new mig-lint may read scripts (or judge them) differently: its records start afresh.
+_FORMAT = f"2/{__version__}"
 Status = tuple[int, int, int]
+ScriptHits = Callable[[Script], tuple[tuple[str, Hit], ...]]
+FolderKey = tuple[str, str]  # (absolute folder, tree format)
+# (id, line, down, depends_on, branch_labels, down_line, depends_line, labels_line)
+RevisionFields = tuple[str, int, tuple[str, ...], tuple[str, ...], tuple[str, ...], int, int, int]
+# (status, digest, revision fields or None, hits without their path, ignores)
+Record = tuple[Status, str, Union[RevisionFields, None], tuple[tuple[Any, ...], ...], InlineIgnores]
 
 
 class ScriptCache:
-    """Scripts by absolute path, valid while their file's status is unchanged."""
+    """Records of scripts by folder and name, and the per-script rules that fill them.
 
-    def __init__(self, directory: str | None = None) -> None:
+    The records are one file, read on every run; the marshalled scripts are another,
+    read only when a command needs a recalled script whole. With no `directory`
+    nothing is kept between runs, but hits are still computed once per script.
+    """
+
+    def __init__(self, directory: str | None, script_hits: ScriptHits) -> None:
         version = f"{sys.version_info[0]}{sys.version_info[1]}"
         self.path = os.path.join(directory, f"scripts-py{version}.marshal") if directory else None
-        self._entries: dict[str, tuple[Status, tuple[object, ...]]] = self._load()
+        self.script_hits = script_hits
+        self._folders: dict[FolderKey, dict[str, Record]] = _load(self.path)
+        self._scripts: dict[FolderKey, dict[str, tuple[Status, bytes]]] | None = None
+        self._added: dict[FolderKey, dict[str, tuple[Status, bytes]]] = {}
         self._changed = False
 
-    def _load(self) -> Any:
-        if self.path is None:
-            return {}
-        try:
-            with open(self.path, "rb") as f:
-                data = marshal.loads(f.read())  # marshal.load(f) reads a file in tiny pieces
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        if not (isinstance(data, tuple) and len(data) == 2 and data[0] == _FORMAT and isinstance(data[1], dict)):
-            return {}
-        return data[1]
+    @property
+    def _scripts_path(self) -> str | None:
+        return None if self.path is None else self.path.replace(".marshal", ".scripts.marshal")
 
-    def get(self, path: str, display: str) -> Script | None:
-        """The script read before from `path`, if its file has not changed since."""
-        if self.path is None:
-            return None
-        entry = self._entries.get(os.path.abspath(path))
-        if entry is None or entry[0] != _status(path):
+    def folder(self, directory: str, kind: str) -> tuple[FolderKey, dict[str, Record]]:
+        """A folder read as `kind`: its key, and the records last kept for its files."""
+        key = (os.path.abspath(directory), kind)
+        return key, self._folders.get(key, {})
+
+    def keep(self, key: FolderKey, records: dict[str, Record], scripts: dict[str, tuple[Status, bytes]]) -> None:
+        """Replace a folder's records with those of this run; `scripts`: the ones read anew."""
+        if self._folders.get(key) != records:
+            self._folders[key] = records
+            self._added[key] = scripts
+            self._changed = True
+
+    def script(self, key: FolderKey, name: str, status: Status, display: str) -> Script | None:
+        """The script kept for a file with this status, or None."""
+        if self._scripts is None:
+            self._scripts = _load(self._scripts_path)
+        kept = self._scripts.get(key, {}).get(name)
+        if kept is None or kept[0] != status:
             return None
         try:
-            return _decode(entry[1], display)
-        except (TypeError, ValueError, IndexError):
+            return decode(marshal.loads(kept[1]), display)
+        except (EOFError, ValueError, TypeError, IndexError):
             return None
-
-    def put(self, path: str, script: Script) -> None:
-        """Remember a script just read (unless it depends on other files)."""
-        status = _status(path)
-        if self.path is None or script.reads_other_files or status is None:
-            return
-        self._entries[os.path.abspath(path)] = (status, _encode(script))
-        self._changed = True
 
     def save(self) -> None:
         """Write the cache atomically when it changed; failures are ignored."""
-        if self.path is None or not self._changed:
+        if self.path is None or self._scripts_path is None or not self._changed:
             return
-        directory = os.path.dirname(self.path)
+        scripts = self._scripts if self._scripts is not None else _load(self._scripts_path)
+        for key, records in self._folders.items():
+            old, added = scripts.get(key, {}), self._added.get(key, {})
+            scripts[key] = {name: added.get(name) or old[name] for name in records if name in added or name in old}
         try:
-            prepare_cache_directory(directory)
-            write_atomically(self.path, marshal.dumps((_FORMAT, self._entries)))
+            prepare_cache_directory(os.path.dirname(self.path))
+            write_atomically(self._scripts_path, marshal.dumps((_FORMAT, scripts)))
+            write_atomically(self.path, marshal.dumps((_FORMAT, self._folders)))
         except (OSError, ValueError):
             pass
         self._changed = False
 
 
-def _status(path: str) -> Status | None:
+def _load(path: str | None) -> Any:
+    """The dict a cache file holds, or {} when it is missing, unreadable or not this version's."""
+    if path is None:
+        return {}
     try:
-        st = os.stat(path)
-    except OSError:
+        with open(path, "rb") as f:
+            data = marshal.loads(f.read())  # marshal.load(f) reads a file in tiny pieces
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not (isinstance(data, tuple) and len(data) == 2 and data[0] == _FORMAT and isinstance(data[1], dict)):
+        return {}
+    return data[1]
+
+
+class ScriptList(Sequence[Script]):
+    """A tree's scripts in listing order; an item not yet built is a function that builds it."""
+
+    def __init__(self, items: list[Script | Callable[[], Script]]) -> None:
+        self._items = items
+
+    @overload
+    def __getitem__(self, index: int) -> Script: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Script]: ...
+
+    def __getitem__(self, index: int | slice) -> Script | Sequence[Script]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(len(self))[index])
+        item = self._items[index]
+        if isinstance(item, Script):
+            return item
+        script = self._items[index] = item()
+        return script
+
+    def builder(self, index: int) -> Script | Callable[[], Script]:
+        """Item `index` as it is: the script, or the function that builds it."""
+        return self._items[index]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Script]:
+        return (self[i] for i in range(len(self._items)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+
+def revision_fields(revision: Revision | None) -> RevisionFields | None:
+    """A revision without its path (the path is where the record is found)."""
+    if revision is None:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (revision.id, revision.line, revision.down, revision.depends_on, revision.branch_labels,
+            revision.down_line, revision.depends_line, revision.labels_line)
+
+
+def revision_from(fields: RevisionFields, path: str) -> Revision:
+    """The revision a record keeps, at `path`."""
+    return Revision(fields[0], path, *fields[1:])
+
+
+def hit_fields(code: str, hit: Hit) -> tuple[Any, ...]:
+    """A hit without its path."""
+    return (code, hit.line, hit.message, hit.hint, hit.revision, hit.column)
+
+
+def hit_from(fields: Sequence[Any], path: str) -> tuple[str, Hit]:
+    """A hit a record keeps, at `path`."""
+    code, line, message, hint, revision, column = fields
+    return code, Hit(path, line, message, hint, revision, column)
 
 
 def _span(span: Span) -> tuple[int, int, int, int]:
     return (span.line, span.column, span.start, span.end)
 
 
-def _encode(script: Script) -> tuple[object, ...]:
+def encode(script: Script) -> bytes:
+    """A script as marshalled plain tuples (its display path is not kept)."""
     problem = script.problem
-    return (
+    fields: tuple[Any, ...] = (
         script.name,
         tuple((a.name, a.value, _span(a.span), a.source, a.dynamic) for a in script.assignments),
         None if script.doc_revision_id is None else (script.doc_revision_id.value, _span(script.doc_revision_id.span)),
@@ -107,9 +200,11 @@ def _encode(script: Script) -> tuple[object, ...]:
         tuple((line, tuple(sorted(codes))) for line, codes in script.ignores),
         script.digest,
     )
+    return marshal.dumps(fields)
 
 
-def _decode(data: Any, display: str) -> Script:
+def decode(data: Any, display: str) -> Script:
+    """The script `encode` kept, at `display`."""
     name, assignments, doc_id, doc_revises, functions, problem, ignores, digest = data
     return Script(
         path=display,

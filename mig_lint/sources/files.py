@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import codecs
 import errno
-import hashlib
 import os
 import re
-from collections.abc import Iterator
 from typing import Protocol
 from typing import Union
 
@@ -21,8 +19,12 @@ Text = Union[str, Problem]
 class Files(Protocol):
     """Where trees are read from: the working tree on disk, or a git commit's objects."""
 
-    def walk(self, top: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        """`os.walk(top)`: top-down, and the caller may prune the folder list in place."""
+    def scan(self, directory: str) -> tuple[list[str], list[tuple[str, bool]]]:
+        """One level of `os.walk`: the subfolders to descend into (symbolic links are not),
+        and every other name with whether it is a symbolic link (OSError when unreadable)."""
+
+    def status(self, path: str) -> tuple[int, int, int] | None:
+        """What changes with a file's content, (mtime, size, inode); None when unknown."""
 
     def listdir(self, path: str) -> list[str]:
         """The names in a folder (OSError when it is not one)."""
@@ -36,9 +38,6 @@ class Files(Protocol):
     def read_bytes(self, path: str) -> bytes:
         """A file's content (OSError when it cannot be read)."""
 
-    def islink(self, path: str) -> bool:
-        """True for a symbolic link."""
-
     def realpath(self, path: str) -> str:
         """What makes two paths one file or folder (the real path on disk)."""
 
@@ -49,8 +48,26 @@ class Files(Protocol):
 class DiskFiles:
     """The working tree, through `os`."""
 
-    def walk(self, top: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        return os.walk(top)
+    def scan(self, directory: str) -> tuple[list[str], list[tuple[str, bool]]]:
+        dirs, found = [], []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:  # pragma: no cover (os.walk's own guard: an entry gone since the listing)
+                    is_dir = False
+                if not is_dir:
+                    found.append((entry.name, entry.is_symlink()))
+                elif not entry.is_symlink():
+                    dirs.append(entry.name)
+        return dirs, found
+
+    def status(self, path: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)
@@ -64,9 +81,6 @@ class DiskFiles:
     def read_bytes(self, path: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
-
-    def islink(self, path: str) -> bool:
-        return os.path.islink(path)
 
     def realpath(self, path: str) -> str:
         return os.path.realpath(path)
@@ -96,6 +110,8 @@ def read_data(path: str, files: Files = DISK) -> bytes | Problem:
 
 def blob_id(data: bytes) -> str:
     """The id git gives these bytes (`git hash-object`), so a commit's copy is known unchanged."""
+    import hashlib  # imported here: a warm check hashes nothing
+
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 

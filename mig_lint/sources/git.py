@@ -6,9 +6,11 @@ same `Files` interface as the disk.
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Iterator
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 _SYMLINK = "120000"
 
@@ -19,6 +21,8 @@ class GitError(Exception):
 
 def run_git(root: str, *args: str, stdin: bytes | None = None) -> bytes:
     """The output of `git -C root args...`, or GitError with git's own message."""
+    import subprocess  # imported here: only the gate runs git
+
     try:
         done = subprocess.run(["git", "-C", root, *args], input=stdin, capture_output=True, check=False)
     except OSError as e:  # pragma: no cover (git is missing from PATH)
@@ -35,6 +39,28 @@ def repository_root(start: str) -> str:
         return os.path.realpath(run_git(start, "rev-parse", "--show-toplevel").decode().strip())
     except GitError:
         raise GitError(f"{start} is not inside a git repository (--base needs one)") from None
+
+
+def stopped_operation(start: str) -> tuple[str, str] | None:
+    """The merge or rebase git stopped in, and the commit of its base side, else None.
+
+    The side that stays is `MERGE_HEAD` in a merge (the branch merged in, as in
+    `git merge main` on a feature branch) and the `onto` commit in a rebase, where git
+    swaps ours and theirs: HEAD is the upstream and the branch's commits are replayed.
+    """
+    try:
+        git_dir = run_git(start, "rev-parse", "--absolute-git-dir").decode().strip()
+    except GitError:
+        return None
+    for kind, name in (("rebase", "rebase-merge/onto"), ("rebase", "rebase-apply/onto"), ("merge", "MERGE_HEAD")):
+        try:
+            with open(os.path.join(git_dir, name)) as f:
+                commit = f.readline().strip()
+        except OSError:
+            continue
+        if commit:
+            return kind, commit
+    return None
 
 
 def resolve_base(root: str, ref: str) -> tuple[str, str]:
@@ -89,22 +115,31 @@ class GitFiles:
     def _list(self, folders: Sequence[str]) -> None:
         listing = run_git(self.root, "ls-tree", "-r", "-z", "--full-tree", self.commit, "--",
                           *[f or "." for f in folders])
-        for record in listing.split(b"\0"):
+        for record in listing.decode("utf-8", "surrogateescape").split("\0"):
             if not record:
                 continue
-            meta, _, name = record.partition(b"\t")
-            mode, kind, sha = meta.decode().split()
+            meta, _, path = record.partition("\t")
+            mode, kind, sha = meta.split(" ")
             if kind != "blob":  # pragma: no cover (a submodule: no file to read)
                 continue
-            path = name.decode("utf-8", "surrogateescape")
             self._entries[path] = (mode, sha)
-            parts = path.split("/")
-            for depth in range(len(parts)):
-                self._dirs.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+            self._add_to_folder(path)
+
+    def _add_to_folder(self, path: str) -> None:
+        """List `path` in its folder, and each folder in its parent, up to the root ("")."""
+        folder, _, name = path.rpartition("/")
+        names = self._dirs.get(folder)
+        if names is None:
+            names = self._dirs[folder] = set()
+            if folder:
+                self._add_to_folder(folder)
+        names.add(name)
 
     def _blob(self, sha: str) -> bytes:
         """One blob from a `git cat-file --batch` kept open for the reader's lifetime."""
         if self._reader is None:
+            import subprocess
+
             self._reader = subprocess.Popen(["git", "-C", self.root, "cat-file", "--batch"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self._reader.stdin is not None and self._reader.stdout is not None
@@ -121,16 +156,18 @@ class GitFiles:
             self._reader.communicate()
             self._reader = None
 
-    def walk(self, top: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        key = self._key(top)
+    def scan(self, directory: str) -> tuple[list[str], list[tuple[str, bool]]]:
+        key = self._key(directory)
         if key not in self._dirs:
-            return
+            raise FileNotFoundError(directory)
         names = sorted(self._dirs[key])
         dirs = [n for n in names if self._join(key, n) in self._dirs]
-        files = [n for n in names if self._join(key, n) in self._entries]
-        yield top, dirs, files
-        for name in dirs:
-            yield from self.walk(os.path.join(top, name))
+        found = [(n, self._entries[self._join(key, n)][0] == _SYMLINK) for n in names
+                 if self._join(key, n) in self._entries]
+        return dirs, found
+
+    def status(self, path: str) -> tuple[int, int, int] | None:
+        return None  # a commit's files are known by blob id instead
 
     @staticmethod
     def _join(key: str, name: str) -> str:
@@ -155,10 +192,6 @@ class GitFiles:
         if entry[0] == _SYMLINK:
             raise OSError(f"{path} is a symbolic link in commit {self.commit[:12]}")
         return self._blob(entry[1])
-
-    def islink(self, path: str) -> bool:
-        entry = self._entries.get(self._key(path))
-        return entry is not None and entry[0] == _SYMLINK
 
     def realpath(self, path: str) -> str:
         return self._key(path)

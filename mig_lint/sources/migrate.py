@@ -12,7 +12,9 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import Any
 
 from mig_lint.model import MigrateConfig
 from mig_lint.model import MigrateEntry
@@ -22,6 +24,8 @@ from mig_lint.model import Script
 from mig_lint.model import Tree
 from mig_lint.model import VersionsJson
 from mig_lint.sources.cache import ScriptCache
+from mig_lint.sources.collect import Collector
+from mig_lint.sources.collect import Known
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.files import read_text
@@ -41,6 +45,7 @@ def read_migrate_tree(
     roots: Sequence[str] = (),
     files: Files = DISK,
     cache: ScriptCache | None = None,
+    known: Mapping[str, Known] | None = None,
 ) -> Tree:
     """Read a migrate repository: migrate.cfg, versions/ entries and their scripts."""
     versions = versions or os.path.join(root, "versions")
@@ -49,13 +54,11 @@ def read_migrate_tree(
     except OSError:  # pragma: no cover (an unreadable folder; root, which runs the tests, reads any)
         names = []
     entries = tuple(_entries(files, versions, names))
-    scripts = tuple(_scripts(files, versions, entries, roots, cache))
     json_path = os.path.join(versions, VERSIONS_JSON)
     return Tree(
         path=display_path(root),
         format="migrate",
         version_locations=(display_path(versions),),
-        scripts=scripts,
         revisions=tuple(_revisions(entries)),
         entries=entries,
         short_numbered=tuple(
@@ -64,6 +67,7 @@ def read_migrate_tree(
         migrate_config=read_migrate_config(os.path.join(root, CONFIG_NAME), files),
         versions_json=read_versions_json(json_path, files) if files.isfile(json_path) else None,
         old_format="1" in names,
+        **_scripts(files, versions, entries, roots, cache, known),
     )
 
 
@@ -99,12 +103,21 @@ def _classify(name: str, is_dir: bool) -> tuple[str, str | None, str | None]:
 
 
 def _scripts(
-    files: Files, versions: str, entries: Sequence[MigrateEntry], roots: Sequence[str], cache: ScriptCache | None
-) -> Iterator[Script]:
-    for entry in entries:
-        if entry.kind == "py":
-            path = os.path.join(versions, entry.name)
-            yield read_script(path, entry.path, roots, functions_needed=True, files=files, cache=cache)
+    files: Files,
+    versions: str,
+    entries: Sequence[MigrateEntry],
+    roots: Sequence[str],
+    cache: ScriptCache | None,
+    known: Mapping[str, Known] | None,
+) -> dict[str, Any]:
+    """The `Tree` fields of the version scripts (a version's node comes from its number)."""
+
+    def read(path: str, display: str) -> Script:
+        return read_script(path, display, roots, functions_needed=True, files=files)
+
+    collector = Collector(cache, "migrate", read, lambda script: None, known)
+    collector.add_folder(versions, [entry.name for entry in entries if entry.kind == "py"], files)
+    return collector.tree_fields()
 
 
 def _revisions(entries: Sequence[MigrateEntry]) -> Iterator[Revision]:

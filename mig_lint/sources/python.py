@@ -12,7 +12,6 @@ import ast
 import os
 import re
 from collections.abc import Iterator
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -21,7 +20,6 @@ from mig_lint.model import DocField
 from mig_lint.model import Problem
 from mig_lint.model import Script
 from mig_lint.model import Span
-from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.files import blob_id
 from mig_lint.sources.files import decode
 from mig_lint.sources.files import DISK
@@ -53,25 +51,10 @@ def read_script(
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
-    known: Mapping[str, Script] | None = None,
-    cache: ScriptCache | None = None,
 ) -> Script:
     """Read one script file into a `Script`; problems are recorded, never raised.
-
-    A script in `known` (by display path) whose content git already knows to be the
-    same is taken as it is, unread: the base branch of a gate is mostly the same files.
-    A script in `cache` whose file is unchanged is taken from there.
     """
-    same = known.get(display) if known else None
-    if same is not None and same.digest and same.digest == files.blob_id(path):
-        return same
-    cached = cache.get(path, display) if cache else None
-    if cached is not None:
-        return cached
-    script = _read_script(path, display, roots, functions_needed, syntax, files)
-    if cache is not None:
-        cache.put(path, script)
-    return script
+    return _read_script(path, display, roots, functions_needed, syntax, files)
 
 
 def _read_script(

@@ -10,7 +10,6 @@ time, so the cache is never stale; a cache that cannot be read or written is ski
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 import sys
 
@@ -38,7 +37,7 @@ class SyntaxCache:
         self.enabled = enabled
         version = f"{sys.version_info[0]}{sys.version_info[1]}"
         self.path = os.path.join(directory, f"syntax-py{version}.bin") if directory else None
-        self._known = self._load()
+        self._known: set[bytes] | None = None  # loaded on the first script that needs it
         self._added: set[bytes] = set()
 
     def _load(self) -> set[bytes]:
@@ -55,7 +54,11 @@ class SyntaxCache:
         """The syntax error of `text`, or None when it compiles (or checks are off)."""
         if not self.enabled:
             return None
+        import hashlib  # imported here: a warm check compiles nothing
+
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=_DIGEST).digest()
+        if self._known is None:
+            self._known = self._load()
         if digest in self._known:
             return None
         try:
@@ -70,7 +73,7 @@ class SyntaxCache:
 
     def save(self) -> None:
         """Add the new digests to the cache file, atomically; failures are ignored."""
-        if self.directory is None or self.path is None or not self._added:
+        if self.directory is None or self.path is None or self._known is None or not self._added:
             return
         try:
             prepare_cache_directory(self.directory)
