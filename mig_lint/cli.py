@@ -23,6 +23,7 @@ from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
     from mig_lint.fix.edits import FileChange
+    from mig_lint.fix.renumber import Rename
     from mig_lint.heads import HeadFile
 
 TRACKER = "https://github.com/mig-lint/mig-lint/issues"
@@ -168,24 +169,47 @@ def _head_line(head: HeadFile, written: bool) -> str:
 @click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and write nothing.")
 @click.option("--dry-run", is_flag=True, help="List the fixes and write nothing.")
-def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool) -> int:
-    """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files)."""
+@click.option("--base", metavar="REF",
+              help="First move this branch's migrations above REF's (rebase alembic, renumber migrate).")
+def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool, base: str | None) -> int:
+    """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files).
+
+    With --base, or inside a merge or rebase that git stopped, this branch's migrations
+    are first moved above the base branch's; then header lines and head files are fixed.
+    """
     from mig_lint.fix.edits import EditError
+    from mig_lint.fix.moves import plan_moves
     from mig_lint.fix.plan import plan_fixes
+    from mig_lint.fix.rebase import RebaseError
+    from mig_lint.fix.renumber import apply_renames
+    from mig_lint.fix.renumber import RenumberError
     from mig_lint.report.options import ReportOptions
     from mig_lint.report.text import render
 
     config = _config(config_file)
+    planned = diff or dry_run
     try:
+        base = base or _stopped_base()
+        moved = False
+        if base:
+            moves = plan_moves(paths, config, base)
+            _show_or_write(moves.changes, diff, dry_run, "fixed")
+            if not planned:
+                apply_renames(moves.renames)
+            _echo_renames(moves.renames, set(), planned)
+            moved = bool(moves.changes or moves.renames)
+            if planned and moved:
+                click.echo("header lines and head files are fixed after these moves (run without --diff/--dry-run)")
+                return 1
         changes = plan_fixes(load_graphs(paths, config, use_cache=False), config)
         _show_or_write(changes, diff, dry_run, "fixed")
-        if diff or dry_run:
+        if planned:
             return 1 if changes else 0
-        result = run_check(paths, config)
-    except (DiscoveryError, EditError, OSError) as e:
+        result = run_check(paths, config, base=base)
+    except (DiscoveryError, GitError, RebaseError, RenumberError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
     click.echo(render(result, ReportOptions()), nl=False)
-    return 1 if changes or any(f.severity == "error" for f in result.findings) else 0
+    return 1 if moved or changes or any(f.severity == "error" for f in result.findings) else 0
 
 
 @cli.command()
@@ -207,6 +231,8 @@ def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path:
 
     config = _config(config_file)
     try:
+        if not (revisions or onto or base):
+            base = _stopped_base()
         edits = plan_rebase(list(revisions), onto, base, path, config, force)
         changes = plan_changes(edits)
         _show_or_write(changes, diff, dry_run)
@@ -224,35 +250,45 @@ def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path:
 def renumber(base: str | None, path: str | None, config_file: str | None, diff: bool, dry_run: bool) -> int:
     """Give colliding migrate versions the next free numbers (files, versions.json, tests)."""
     from mig_lint.fix.edits import EditError
-    from mig_lint.fix.edits import FileChange
-    from mig_lint.fix.edits import plan_changes
     from mig_lint.fix.renumber import apply_renames
-    from mig_lint.fix.renumber import kept_numbers
+    from mig_lint.fix.renumber import git_base_text
     from mig_lint.fix.renumber import plan_renumber
+    from mig_lint.fix.renumber import renumber_changes
     from mig_lint.fix.renumber import RenumberError
-    from mig_lint.fix.renumber import test_edits
-    from mig_lint.fix.renumber import versions_json_text
 
     config = _config(config_file)
     try:
+        base = base or _stopped_base()
         graph, renames = plan_renumber(base, path, config)
-        kept = kept_numbers(graph, renames)
-        changes = plan_changes(test_edits(config, renames, kept))
-        listing = versions_json_text(graph, renames)
-        if renames and listing is not None:
-            with open(listing[0], "rb") as f:
-                changes.append(FileChange(listing[0], f.read(), listing[1].encode(), (f"{listing[0]}: new numbers",)))
-            changes.sort(key=lambda change: change.path)
+        changes, kept = renumber_changes(graph, renames, config, git_base_text(base) if base and renames else None)
         _show_or_write(changes, diff, dry_run)
         if not (diff or dry_run):
             apply_renames(renames)
-        for rename in renames:
-            click.echo(f"{'rename' if diff or dry_run else 'renamed'} {rename.source} -> {rename.target}")
-        for number in sorted(kept):
-            click.echo(f"tests that name version {number} are left as they are: another script keeps {number}")
+        _echo_renames(renames, kept, diff or dry_run)
     except (DiscoveryError, GitError, RenumberError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
     return 1 if renames else 0
+
+
+def _echo_renames(renames: Sequence[Rename], kept: set[int], planned: bool) -> None:
+    for rename in renames:
+        click.echo(f"{'rename' if planned else 'renamed'} {rename.source} -> {rename.target}")
+    for number in sorted(kept):
+        click.echo(f"tests that name version {number} are left as they are: another script keeps {number}")
+
+
+def _stopped_base() -> str | None:
+    """The base side of a merge or rebase git stopped in (said on stderr), else None."""
+    from mig_lint.sources.git import stopped_operation
+
+    stopped = stopped_operation(".")
+    if stopped is None:
+        return None
+    kind, commit = stopped
+    side = "MERGE_HEAD" if kind == "merge" else "the rebase's onto commit"
+    click.echo(f"mig-lint: git {kind} in progress: moving this side's migrations above {side} ({commit[:12]})",
+               err=True)
+    return commit
 
 
 def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool, verb: str = "changed") -> None:

@@ -39,12 +39,15 @@ def collided(git, in_tmp):
     _commit(git, "mine")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"repo/versions/047_x.py": UP,
-                        "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py"]}\n'})
+                        "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py"]}\n',
+                        "tests/test_migrations.py": "def _check_046(self): pass\ndef _check_047(self): x = 1\n"})
     _commit(git, "theirs")
     git("checkout", "-q", "feature")
     write_tree(in_tmp, {"repo/versions/047_x.py": UP,
                         "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py", "047_y.py", '
-                                                       '"047_y_sqlite_upgrade.sql"], "048": ["048_z.py"]}\n'})
+                                                       '"047_y_sqlite_upgrade.sql"], "048": ["048_z.py"]}\n',
+                        "tests/test_migrations.py": "def _check_046(self): pass\ndef _check_047(self): x = 1\n"
+                                                    "def _check_047(self): pass\ndef _pre_upgrade_048(self): pass\n"})
     _commit(git, "merged main")
     return git
 
@@ -53,17 +56,19 @@ def test_renumber_against_the_base(collided, in_tmp, capsys):
     assert main(["renumber", "--base", "main"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "changed repo/versions/versions.json: new numbers",
+        "changed tests/test_migrations.py: _check_047 -> _check_048",
         "changed tests/test_migrations.py: _pre_upgrade_048 -> _pre_upgrade_049",
         "renamed repo/versions/047_y.py -> repo/versions/048_y.py",
         "renamed repo/versions/047_y_sqlite_upgrade.sql -> repo/versions/048_y_sqlite_upgrade.sql",
         "renamed repo/versions/048_z.py -> repo/versions/049_z.py",
-        "tests that name version 47 are left as they are: another script keeps 47",
     ]
     assert _names(in_tmp) == ["046_a.py", "047_x.py", "048_y.py", "048_y_sqlite_upgrade.sql", "049_z.py", "versions.json"]
     assert json.loads((in_tmp / "repo/versions/versions.json").read_text()) == {
         "046": ["046_a.py"], "047": ["047_x.py"], "048": ["048_y.py", "048_y_sqlite_upgrade.sql"], "049": ["049_z.py"]}
+    # main's _check_047 stays with main's 047_x; the branch's own (a line main lacks) moves with 047_y
     assert (in_tmp / "tests/test_migrations.py").read_text() == (
-        "def _check_046(self): pass\ndef _check_047(self): pass\ndef _pre_upgrade_049(self): pass\n")
+        "def _check_046(self): pass\ndef _check_047(self): x = 1\ndef _check_048(self): pass\n"
+        "def _pre_upgrade_049(self): pass\n")
     status = collided("status", "--short")
     assert "R  repo/versions/047_y.py -> repo/versions/048_y.py" in status
     capsys.readouterr()

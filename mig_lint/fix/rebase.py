@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mig_lint.check import discover_trees
 from mig_lint.check import project_roots
@@ -17,6 +18,9 @@ from mig_lint.config import Config
 from mig_lint.fix.edits import Edit
 from mig_lint.graph import Graph
 from mig_lint.model import Script
+
+if TYPE_CHECKING:  # the gate's reader is imported only when a base is given
+    from mig_lint.baseline import Baseline
 
 
 class RebaseError(Exception):
@@ -85,6 +89,25 @@ def head_of(base: Graph) -> str:
     return base.heads[0]
 
 
+def onto_base(
+    graph: Graph, baseline: Baseline, revisions: Sequence[str] = (), onto: str | None = None, force: bool = False
+) -> list[Edit]:
+    """The edits that put `revisions` (default: the ones only this branch has) on `onto`
+    (default: the base branch's head)."""
+    if baseline.target is None:
+        raise RebaseError(f"{graph.tree.path} does not exist on {baseline.ref}")
+    revisions = revisions or only_here(graph, baseline.target)
+    if not revisions:
+        return []
+    merged = frozenset(baseline.merge_base.revisions) if baseline.merge_base else frozenset()
+    if onto is None:
+        onto = head_of(baseline.target)
+        if onto not in graph.revisions:
+            raise RebaseError(f"{onto}, the head of {baseline.ref}, is not in {graph.tree.path} yet: "
+                              f"merge or rebase onto {baseline.ref} first, then move this branch's revisions")
+    return rebase_edits(graph, revisions, onto, merged, force)
+
+
 def plan_rebase(
     revisions: list[str], onto: str | None, base: str | None, path: str | None, config: Config, force: bool
 ) -> list[Edit]:
@@ -94,18 +117,11 @@ def plan_rebase(
         raise RebaseError(f"{len(specs)} alembic trees found: name one with --path")
     graphs = read_graphs(specs, config, use_cache=False)
     graph = graphs[0]
-    merged: frozenset[str] = frozenset()
     if base:
         from mig_lint.baseline import load_baselines
 
         baseline = load_baselines(base, specs, graphs, project_roots(config))[graph.tree.path]
-        if baseline.target is None:
-            raise RebaseError(f"{graph.tree.path} does not exist on {base}")
-        merged = frozenset(baseline.merge_base.revisions) if baseline.merge_base else frozenset()
-        revisions = revisions or only_here(graph, baseline.target)
-        if not revisions:
-            return []
-        onto = onto or head_of(baseline.target)
+        return onto_base(graph, baseline, revisions, onto, force)
     if onto is None or not revisions:
-        raise RebaseError("name the revisions and --onto, or give --base")
-    return rebase_edits(graph, revisions, onto, merged, force)
+        raise RebaseError("name the revisions and --onto, or give --base (or run it in a stopped merge or rebase)")
+    return rebase_edits(graph, revisions, onto, frozenset(), force)

@@ -7,19 +7,25 @@ patterns) are rewritten to the new one.
 """
 from __future__ import annotations
 
+import difflib
 import glob
 import json
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Optional
 
 from mig_lint.check import discover_trees
 from mig_lint.check import project_roots
 from mig_lint.check import read_graphs
 from mig_lint.config import Config
+from mig_lint.fix.edits import current_bytes
 from mig_lint.fix.edits import Edit
+from mig_lint.fix.edits import FileChange
+from mig_lint.fix.edits import plan_changes
 from mig_lint.graph import Graph
 from mig_lint.model import MigrateEntry
 from mig_lint.model import SLOTS
@@ -98,21 +104,46 @@ def kept_numbers(graph: Graph, renames: Sequence[Rename]) -> set[int]:
     return {r.old for r in renames} & remaining
 
 
-def test_edits(config: Config, renames: Sequence[Rename], kept: set[int]) -> list[Edit]:
-    """Rewrite the tests that name a moved version (whose old number nothing keeps)."""
+BaseText = Callable[[str], Optional[str]]
+
+
+def test_edits(
+    config: Config, renames: Sequence[Rename], kept: set[int], base_text: BaseText | None = None
+) -> list[Edit]:
+    """Rewrite the tests that name a moved version.
+
+    A number that another version keeps is rewritten only on the lines this branch
+    added, which `base_text` (a test file as the base branch has it) tells; without
+    it, such names are left alone.
+    """
     patterns = set(TEST_PREFIXES) | set(config.tests.patterns if config.tests else ())
     paths = config.tests.paths if config.tests else ()
-    moves = {(r.old, r.new) for r in renames if r.old not in kept}
+    moves = {(r.old, r.new) for r in renames}
     edits = []
     for pattern in paths:
         for path in sorted(glob.glob(os.path.join(config.root, pattern), recursive=True)):
             text = read_text(path)
             if isinstance(text, str):
-                edits.extend(_name_edits(display_path(path), text, patterns, moves))
+                base = base_text(path) if base_text else None
+                added = None if base is None else _added_spans(base, text)
+                for old, edit in _name_edits(display_path(path), text, patterns, moves):
+                    if old not in kept or (added is not None and any(a <= edit.start < b for a, b in added)):
+                        edits.append(edit)
     return edits
 
 
-def _name_edits(path: str, text: str, patterns: set[str], moves: set[tuple[int, int]]) -> list[Edit]:
+def _added_spans(base: str, text: str) -> list[tuple[int, int]]:
+    """The str offsets of the lines of `text` that `base` does not have."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, base.splitlines(keepends=True), lines, autojunk=False)
+    return [(starts[j1], starts[j2]) for tag, _i1, _i2, j1, j2 in matcher.get_opcodes() if tag in ("insert", "replace")]
+
+
+def _name_edits(path: str, text: str, patterns: set[str], moves: set[tuple[int, int]]) -> list[tuple[int, Edit]]:
+    """Each name of an old version in `text`, with the edit to its new number."""
     edits = []
     for old, new in sorted(moves):
         for pattern in sorted(patterns):
@@ -121,7 +152,7 @@ def _name_edits(path: str, text: str, patterns: set[str], moves: set[tuple[int, 
                 for match in re.finditer(re.escape(name) + r"(?!\d)", text):
                     replacement = pattern.format(version=str(new).zfill(width))
                     reason = f"{path}: {name} -> {replacement}"
-                    edits.append(Edit(path, match.start(), match.end(), replacement, reason))
+                    edits.append((old, Edit(path, match.start(), match.end(), replacement, reason)))
     return edits
 
 
@@ -171,8 +202,50 @@ def plan_renumber(base: str | None, path: str | None, config: Config) -> tuple[G
         from mig_lint.baseline import load_baselines
 
         target = load_baselines(base, specs, graphs, project_roots(config))[graph.tree.path].target
-        moved = new_entries(graph, target) if target is not None else []
-    else:
-        moved = colliding_entries(graph)
+        return graph, renames_onto(graph, target)
+    return graph, _renames_of(graph, colliding_entries(graph))
+
+
+def renames_onto(graph: Graph, base: Graph | None) -> list[Rename]:
+    """The renames that put this branch's versions above the base branch's (none if it has no such tree)."""
+    return _renames_of(graph, new_entries(graph, base) if base is not None else [])
+
+
+def _renames_of(graph: Graph, moved: Sequence[MigrateEntry]) -> list[Rename]:
     staying = [e.number for e in graph.tree.entries if e not in moved]
-    return graph, plan_renames(graph, moved, max(staying, default=0))
+    return plan_renames(graph, moved, max(staying, default=0))
+
+
+def renumber_changes(
+    graph: Graph, renames: Sequence[Rename], config: Config, base_text: BaseText | None = None
+) -> tuple[list[FileChange], set[int]]:
+    """The edits of a renumbering (tests, versions.json) as file changes, and the old
+    numbers whose test names were left alone because another version keeps them."""
+    kept = kept_numbers(graph, renames)
+    changes = plan_changes(test_edits(config, renames, kept, base_text))
+    listing = versions_json_text(graph, renames)
+    if renames and listing is not None:
+        changes.append(FileChange(listing[0], current_bytes(listing[0]), listing[1].encode(),
+                                  (f"{listing[0]}: new numbers",)))
+        changes.sort(key=lambda change: change.path)
+    return changes, set() if base_text else kept
+
+
+def git_base_text(base: str) -> BaseText:
+    """A file as the base branch REF has it (None when it has no such file)."""
+    from mig_lint.sources.git import GitFiles
+    from mig_lint.sources.git import repository_root
+    from mig_lint.sources.git import resolve_base
+
+    root = repository_root(".")
+    _merge_base, target = resolve_base(root, base)
+
+    def text(path: str) -> str | None:
+        files = GitFiles(root, target, [os.path.dirname(os.path.abspath(path))])
+        try:
+            found = read_text(path, files) if files.isfile(path) else None
+        finally:
+            files.close()
+        return found if isinstance(found, str) else None
+
+    return text

@@ -58,8 +58,7 @@ def stopped_operation(start: str) -> tuple[str, str] | None:
                 commit = f.readline().strip()
         except OSError:
             continue
-        if commit:
-            return kind, commit
+        return kind, commit
     return None
 
 
