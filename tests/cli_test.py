@@ -30,7 +30,7 @@ def test_findings_exit_1_with_editor_lines(in_tmp, capsys):
     assert main(["check", "--no-color"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "versions/a.py:1:1: ML103 [branch-point] a has 2 children: b (versions/b.py), c (versions/c.py)"
-    assert lines[1] == "    hint: rebase all but one child onto the head of the other branch"
+    assert lines[1] == "    hint: rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)"
     assert lines[2].startswith("versions/b.py:1:1: ML101 [multiple-heads] b is one of 2 heads")
     assert lines[-1] == "Found 3 errors in 1 tree, 3 revisions."
 
@@ -64,7 +64,7 @@ def test_json_report_schema(in_tmp, capsys):
         "code": "ML103", "name": "branch-point", "severity": "error",
         "message": "a has 2 children: b (versions/b.py), c (versions/c.py)", "path": "versions/a.py",
         "line": 1, "column": 1, "tree": ".", "revision": "a",
-        "hint": "rebase all but one child onto the head of the other branch",
+        "hint": "rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)",
     }
 
 

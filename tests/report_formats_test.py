@@ -56,14 +56,16 @@ ODD_NAMES = {
 }
 GITHUB_LEVELS = [
     "::error file=versions/a.py,line=1,col=1,title=ML103 branch-point::a has 2 children: b (versions/b.py), "
-    "c (versions/c.py)%0Ahint: rebase all but one child onto the head of the other branch",
+    "c (versions/c.py)%0Ahint: rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)",
     "::notice file=versions/b.py,line=1,col=17,title=ML204 stale-docstring-id::Revision ID: x differs from "
     "revision = 'b'%0Ahint: write Revision ID: b (`mig-lint fix` does)",
     "::warning file=versions/b.py,line=3,col=1,title=ML101 multiple-heads::b is one of 2 heads of the history "
-    "(b, c): `alembic upgrade head` fails%0Ahint: set one head's down_revision to the other (e.g. b on top of c), "
+    "(b, c): `alembic upgrade head` fails%0Ahint: set one head's down_revision to the other "
+    "(`mig-lint rebase b --onto c` moves one revision, `mig-lint fix --base <branch>` a whole branch), "
     "or merge them and allow the merge",
     "::warning file=versions/c.py,line=1,col=1,title=ML101 multiple-heads::c is one of 2 heads of the history "
-    "(b, c): `alembic upgrade head` fails%0Ahint: set one head's down_revision to the other (e.g. c on top of b), "
+    "(b, c): `alembic upgrade head` fails%0Ahint: set one head's down_revision to the other "
+    "(`mig-lint rebase c --onto b` moves one revision, `mig-lint fix --base <branch>` a whole branch), "
     "or merge them and allow the merge",
 ]
 STATISTICS = ["   2 ML101 multiple-heads", "   1 ML103 branch-point", "   1 ML204 stale-docstring-id"]
@@ -126,7 +128,7 @@ def test_github_escapes_odd_paths(in_tmp, capsys):
     assert lines[0] == (
         "::error file=db x%2C1%3A%25/versions/a.py,line=1,col=1,title=ML103 branch-point::a has 2 children: "
         "b (db x,1:%25/versions/b.py), c (db x,1:%25/versions/c\x01.py)"
-        "%0Ahint: rebase all but one child onto the head of the other branch"
+        "%0Ahint: rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)"
     )
     assert len(lines) == 4
 
@@ -331,7 +333,7 @@ def test_junit_failures_and_output(in_tmp, capsys):
     assert failure.message == "1 error: a has 2 children: b (versions/b.py), c (versions/c.py)"
     assert failure.text == (
         "versions/a.py:1:1: ML103 [branch-point] error: a has 2 children: b (versions/b.py), c (versions/c.py)\n"
-        "    hint: rebase all but one child onto the head of the other branch\n")
+        "    hint: rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)\n")
     heads = cases["ML101 multiple-heads"]
     assert heads.is_passed
     assert heads.system_out.splitlines()[::2] == [

@@ -48,8 +48,8 @@ def multiple_heads(ctx: RuleContext) -> Iterator[Hit]:
                 revision.line,
                 f"{head} is one of {len(heads)} heads of {_chain_name(key)} ({', '.join(heads)}): "
                 f"`alembic upgrade head` fails",
-                hint=f"set one head's down_revision to the other (e.g. {head} on top of {others[0]}), "
-                "or merge them and allow the merge",
+                hint=f"set one head's down_revision to the other (`mig-lint rebase {head} --onto {others[0]}` "
+                "moves one revision, `mig-lint fix --base <branch>` a whole branch), or merge them and allow the merge",
                 revision=head,
             )
 
@@ -127,7 +127,7 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
             revision.path,
             revision.line,
             f"{point} has {len(children)} children: {_where(graph, children)}",
-            hint="rebase all but one child onto the head of the other branch",
+            hint="rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)",
             revision=point,
         )
 
