@@ -22,6 +22,8 @@ from mig_lint.rules import selected_rules
 from mig_lint.rules.base import RuleContext
 from mig_lint.sources import read_tree
 from mig_lint.sources.cache import ScriptCache
+from mig_lint.sources.files import DISK
+from mig_lint.sources.files import Files
 from mig_lint.sources.paths import display_path
 from mig_lint.sources.syntax import SyntaxCache
 
@@ -67,13 +69,17 @@ def discover_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]
     return specs
 
 
-def read_graphs(specs: Sequence[TreeSpec], config: Config, use_cache: bool = True) -> tuple[Graph, ...]:
-    """The graph of each tree, read from the working tree."""
-    directory = cache_directory(os.getcwd()) if use_cache else None
+def read_graphs(
+    specs: Sequence[TreeSpec], config: Config, use_cache: bool = True, files: Files = DISK
+) -> tuple[Graph, ...]:
+    """The graph of each tree, read from the working tree (or `files`, never cached)."""
+    directory = cache_directory(os.getcwd()) if use_cache and files is DISK else None
     syntax, scripts = SyntaxCache(directory), ScriptCache(directory, script_hits)
     gc.disable()  # thousands of small acyclic records: collections only cost time here
     try:
-        graphs = tuple(build_graph(read_tree(spec, project_roots(config), syntax, cache=scripts)) for spec in specs)
+        graphs = tuple(
+            build_graph(read_tree(spec, project_roots(config), syntax, files, cache=scripts)) for spec in specs
+        )
     finally:
         gc.enable()
     syntax.save()

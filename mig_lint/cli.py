@@ -178,8 +178,7 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     are first moved above the base branch's; then header lines and head files are fixed.
     """
     from mig_lint.fix.edits import EditError
-    from mig_lint.fix.moves import plan_moves
-    from mig_lint.fix.plan import plan_fixes
+    from mig_lint.fix.moves import plan_fix
     from mig_lint.fix.rebase import RebaseError
     from mig_lint.fix.renumber import apply_renames
     from mig_lint.fix.renumber import RenumberError
@@ -190,26 +189,19 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     planned = diff or dry_run
     try:
         base = base or _stopped_base()
-        moved = False
-        if base:
-            moves = plan_moves(paths, config, base)
-            _show_or_write(moves.changes, diff, dry_run, "fixed")
-            if not planned:
-                apply_renames(moves.renames)
-            _echo_renames(moves.renames, set(), planned)
-            moved = bool(moves.changes or moves.renames)
-            if planned and moved:
-                click.echo("header lines and head files are fixed after these moves (run without --diff/--dry-run)")
-                return 1
-        changes = plan_fixes(load_graphs(paths, config, use_cache=False), config)
-        _show_or_write(changes, diff, dry_run, "fixed")
+        plan = plan_fix(paths, config, base)
+        _show_or_write(plan.changes, diff, dry_run, "fixed")
+        if not planned:
+            apply_renames(plan.renames)
+        _echo_renames(plan.renames, set(), planned)
+        changed = bool(plan.changes or plan.renames)
         if planned:
-            return 1 if changes else 0
+            return 1 if changed else 0
         result = run_check(paths, config, base=base)
     except (DiscoveryError, GitError, RebaseError, RenumberError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
     click.echo(render(result, ReportOptions()), nl=False)
-    return 1 if moved or changes or any(f.severity == "error" for f in result.findings) else 0
+    return 1 if changed or any(f.severity == "error" for f in result.findings) else 0
 
 
 @cli.command()

@@ -24,8 +24,8 @@ HEADER = """\
 # mig-lint head file: the newest revision of {chain}.
 # Every change that adds a revision rewrites the line below, so two changes that add
 # revisions on the same head conflict here when the second one merges. To resolve the
-# conflict, put one change's first revision on top of the other's last (its
-# down_revision and Revises: line), then run `mig-lint heads --write`.
+# conflict, run `mig-lint fix` in the stopped merge or rebase: it puts this branch's
+# first revision on top of the other's last and rewrites this file.
 """
 
 

@@ -27,7 +27,7 @@ def test_write_then_check(in_tmp, capsys):
     assert capsys.readouterr().out == "versions/HEAD: wrote b\n"
     text = (in_tmp / "versions" / "HEAD").read_text()
     assert text.startswith("# mig-lint head file: the newest revision of the history.\n") and text.endswith("\nb\n")
-    assert "run `mig-lint heads --write`" in text
+    assert "run `mig-lint fix` in the stopped merge or rebase" in text
     assert main(["heads", "--write"]) == 0
     assert main(["heads", "--check"]) == 0
     assert main(["heads"]) == 0
@@ -65,9 +65,9 @@ def test_one_head_file_per_label(in_tmp, capsys):
                                                                       "revision rewrites the line below, so two changes "
                                                                       "that add\n# revisions on the same head conflict "
                                                                       "here when the second one merges. To resolve the\n"
-                                                                      "# conflict, put one change's first revision on top "
-                                                                      "of the other's last (its\n# down_revision and "
-                                                                      "Revises: line), then run `mig-lint heads --write`."
+                                                                      "# conflict, run `mig-lint fix` in the stopped merge "
+                                                                      "or rebase: it puts this branch's\n# first revision "
+                                                                      "on top of the other's last and rewrites this file."
                                                                       "\ne\n")
 
 

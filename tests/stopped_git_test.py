@@ -70,13 +70,19 @@ def test_fix_in_a_stopped_merge(alembic_fork, in_tmp, capsys):
     _stop(alembic_fork, "merge", "-q", "--no-edit", "main")
     assert "<<<<<<<" in (in_tmp / "db/versions/HEAD").read_text()
 
+    conflicted = (in_tmp / "db/versions/HEAD").read_bytes()
+    assert main(["fix", "--diff"]) == 1
+    diff = capsys.readouterr().out
+    assert "+down_revision = 'd'\n" in diff and "-<<<<<<< HEAD\n" in diff and "->>>>>>> main\n" in diff
+    assert (in_tmp / "db/versions/HEAD").read_bytes() == conflicted
+
     assert main(["fix"]) == 1
     out, err = capsys.readouterr()
     assert "git merge in progress: moving this side's migrations above MERGE_HEAD" in err
     assert out.splitlines() == [
+        "fixed db/versions/HEAD: head of the history is e",
         "fixed db/versions/c.py:4: Revises: b -> d",
         "fixed db/versions/c.py:10: c now follows d (was 'b')",
-        "fixed db/versions/HEAD: head of the history is e",
         "No problems in 1 tree, 5 revisions.",
     ]
     assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "d").encode()
@@ -114,8 +120,8 @@ def test_fix_base_after_a_clean_merge(alembic_fork, in_tmp, capsys):
     assert main(["check"]) == 1  # ML101: two heads
     capsys.readouterr()
     assert main(["fix", "--base", "main", "--dry-run"]) == 1
-    assert capsys.readouterr().out.splitlines()[-1] == (
-        "header lines and head files are fixed after these moves (run without --diff/--dry-run)")
+    assert capsys.readouterr().out == ("db/versions/c.py:4: Revises: b -> d\n"
+                                       "db/versions/c.py:10: c now follows d (was 'b')\n")
     assert main(["fix", "--base", "main"]) == 1
     assert main(["fix", "--base", "main"]) == 0
     _alembic_upgrade(in_tmp)
@@ -146,6 +152,19 @@ def test_fix_base_with_trees_the_base_lacks_or_that_did_not_move(alembic_fork, i
     alembic_fork("merge", "-q", "--no-edit", "-s", "ours", "main")
     assert main(["fix", "--base", "main", "db", "repo"]) == 0
     assert capsys.readouterr().out.endswith("No problems in 2 trees, 5 revisions.\n")
+
+
+def test_a_moved_revision_with_a_stale_header_is_fixed_in_one_change(alembic_fork, in_tmp, capsys):
+    stale = _script("c", "b").replace("Revision ID: c", "Revision ID: old")
+    write_tree(in_tmp, {"db/versions/c.py": stale})
+    _commit(alembic_fork, "stale header")
+    alembic_fork("merge", "-q", "-X", "ours", "--no-edit", "main")
+    assert main(["fix", "--base", "main", "--dry-run"]) == 1
+    assert capsys.readouterr().out == ("db/versions/c.py:4: Revises: b -> d\n"
+                                       "db/versions/c.py:10: c now follows d (was 'b')\n"
+                                       "db/versions/c.py:3: Revision ID: old -> c\n")
+    assert main(["fix", "--base", "main"]) == 1
+    assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "d").encode()
 
 
 def test_fix_base_before_the_base_is_merged(alembic_fork, in_tmp, capsys):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,22 +53,25 @@ class FileChange:
         return "".join(difflib.unified_diff(old, new, f"a/{self.path}", f"b/{self.path}"))
 
 
-def plan_changes(edits: Iterable[Edit]) -> list[FileChange]:
-    """The new content of every edited file (nothing is written)."""
+def plan_changes(edits: Iterable[Edit], read: Callable[[str], bytes] | None = None) -> list[FileChange]:
+    """The new content of every edited file (nothing is written); `read`: a file's bytes now."""
     by_path: dict[str, list[Edit]] = {}
     for edit in edits:
         by_path.setdefault(edit.path, []).append(edit)
     changes = []
     for path, file_edits in sorted(by_path.items()):
-        change = _change(path, file_edits)
+        change = _change(path, (read or _read)(path), file_edits)
         if change.after != change.before:
             changes.append(change)
     return changes
 
 
-def _change(path: str, edits: Sequence[Edit]) -> FileChange:
+def _read(path: str) -> bytes:
     with open(path, "rb") as f:
-        before = f.read()
+        return f.read()
+
+
+def _change(path: str, before: bytes, edits: Sequence[Edit]) -> FileChange:
     text = decode(before)
     if isinstance(text, Problem):
         raise EditError(f"{path}: {text.detail}; not edited")

@@ -1,9 +1,11 @@
-"""`mig-lint fix --base REF`: this branch's migrations moved above the base branch's, in every tree.
+"""`mig-lint fix`: every change it makes, planned before anything is written.
 
-Alembic trees are rebased (the branch's new revisions go on the base branch's head) and
-migrate repositories renumbered (the branch's versions take the numbers after the base
-branch's latest), as `mig-lint rebase --base` and `mig-lint renumber --base` would do
-one tree at a time.
+With a base branch, the branch's migrations move first, in every tree: alembic trees are
+rebased (the new revisions go on the base branch's head) and migrate repositories
+renumbered (the branch's versions take the numbers after the base branch's latest), as
+`mig-lint rebase --base` and `mig-lint renumber --base` do one tree at a time. The trees
+are then read as the moves leave them (through an overlay, nothing written yet) for the
+header lines and head files that follow.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from mig_lint.config import Config
 from mig_lint.fix.edits import Edit
 from mig_lint.fix.edits import FileChange
 from mig_lint.fix.edits import plan_changes
+from mig_lint.fix.plan import plan_fixes
 from mig_lint.fix.rebase import onto_base
 from mig_lint.fix.renumber import BaseText
 from mig_lint.fix.renumber import git_base_text
@@ -25,6 +28,7 @@ from mig_lint.fix.renumber import Rename
 from mig_lint.fix.renumber import renames_onto
 from mig_lint.fix.renumber import renumber_changes
 from mig_lint.model import SLOTS
+from mig_lint.sources.overlay import OverlayFiles
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -58,3 +62,30 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
             renames.extend(moved)
     every = sorted(plan_changes(edits) + changes, key=lambda change: change.path)
     return Moves(tuple(every), tuple(renames))
+
+
+def plan_fix(paths: Sequence[str], config: Config, base: str | None) -> Moves:
+    """The moves (with a base), then the header lines and head files of the moved trees."""
+    moves = plan_moves(paths, config, base) if base else Moves((), ())
+    overlay = OverlayFiles({c.path: c.after for c in moves.changes}, {r.source: r.target for r in moves.renames})
+
+    def read(path: str) -> bytes:
+        try:
+            return overlay.read_bytes(path)
+        except FileNotFoundError:
+            return b""
+
+    graphs = read_graphs(discover_trees(paths, config), config, use_cache=False, files=overlay)
+    fixes = plan_fixes(graphs, config, read)
+    return Moves(_combined(moves.changes, fixes), moves.renames)
+
+
+def _combined(first: Sequence[FileChange], then: Sequence[FileChange]) -> tuple[FileChange, ...]:
+    """One change per file: from its bytes on disk to its bytes after both steps."""
+    by_path = {change.path: change for change in first}
+    for change in then:
+        earlier = by_path.get(change.path)
+        if earlier is not None:
+            change = FileChange(change.path, earlier.before, change.after, earlier.reasons + change.reasons)
+        by_path[change.path] = change
+    return tuple(sorted(by_path.values(), key=lambda change: change.path))

@@ -1,6 +1,7 @@
 """`mig-lint fix`: every automatic fix of the trees, as file changes to show or write."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 
 from mig_lint.config import Config
@@ -14,13 +15,18 @@ from mig_lint.heads import head_files_in_use
 from mig_lint.heads import render_head_file
 
 
-def plan_fixes(graphs: Sequence[Graph], config: Config) -> list[FileChange]:
-    """Stale `Revision ID:` / `Revises:` lines (ML204, ML205) and head files (ML402)."""
-    changes = plan_changes(edit for graph in graphs for edit in docstring_edits(graph))
-    return changes + _head_file_changes(graphs, config)
+def plan_fixes(
+    graphs: Sequence[Graph], config: Config, read: Callable[[str], bytes] = current_bytes
+) -> list[FileChange]:
+    """Stale `Revision ID:` / `Revises:` lines (ML204, ML205) and head files (ML402).
+
+    `read` gives a file's bytes as the graphs were read (a missing file: b"").
+    """
+    changes = plan_changes((edit for graph in graphs for edit in docstring_edits(graph)), read)
+    return changes + _head_file_changes(graphs, config, read)
 
 
-def _head_file_changes(graphs: Sequence[Graph], config: Config) -> list[FileChange]:
+def _head_file_changes(graphs: Sequence[Graph], config: Config, read: Callable[[str], bytes]) -> list[FileChange]:
     changes = []
     for graph in graphs:
         if not head_files_in_use(graph, config):
@@ -28,7 +34,7 @@ def _head_file_changes(graphs: Sequence[Graph], config: Config) -> list[FileChan
         for head in head_files(graph, config):
             if head.expected is None or head.current:
                 continue
-            before = current_bytes(head.path)
+            before = read(head.path)
             reason = f"{head.path}: head of {head.chain} is {head.expected}"
             changes.append(FileChange(head.path, before, render_head_file(head).encode("utf-8"), (reason,)))
     return changes

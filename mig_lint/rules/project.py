@@ -82,7 +82,9 @@ def stale_head_file(ctx: RuleContext) -> Iterator[Hit]:
     turns two changes that add revisions on the same head into a git merge conflict; a
     stale one no longer conflicts, and a conflicted one means the history forked.
 
-    Fix: put one change's revisions on top of the other's, then run `mig-lint heads --write`.
+    Fix: inside the stopped merge or rebase, run `mig-lint fix`: it puts one change's
+    revisions on top of the other's and rewrites the head file (`mig-lint heads --write`
+    rewrites only the head file).
     Head files are checked when `head-file` is configured or a head file exists.
 
     Example: `versions/HEAD` says `1a2b` while the head is `3c4d`.
@@ -92,7 +94,7 @@ def stale_head_file(ctx: RuleContext) -> Iterator[Hit]:
     for head in head_files(ctx.graph, ctx.config):
         if head.conflicted:
             yield Hit(head.path, 1, f"{head.path} has merge conflict markers: two changes added revisions to "
-                      f"{head.chain}", hint="rebase one change onto the other, then run `mig-lint heads --write`")
+                      f"{head.chain}", hint="run `mig-lint fix` in the stopped merge or rebase")
         elif head.expected is not None and head.actual is None:
             yield Hit(head.path, 1, f"{head.path} is missing: it should name {head.expected}",
                       hint="run `mig-lint heads --write`", revision=head.expected)
