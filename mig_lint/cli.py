@@ -283,6 +283,33 @@ def _stopped_base() -> str | None:
     return commit
 
 
+@cli.command()
+@click.argument("repository", type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(), help="The folder of the alembic tree to write.")
+@click.option("--revision-ids", "scheme", type=click.Choice(["number", "hex"]), default="number", show_default=True,
+              help="number: the migrate number zero-padded (0217); hex: 12 random hex digits.")
+@click.option("--no-scaffold", is_flag=True, help="Write only versions/ (no alembic.ini, env.py, script.py.mako).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Report what would be written, and write nothing.")
+@click.option("--force", is_flag=True, help="Replace files that already exist in --out.")
+def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool) -> int:
+    """Turn the migrate REPOSITORY into alembic revisions in --out (exit 1 when some code is left untranslated)."""
+    from mig_lint.convert.report import render_json
+    from mig_lint.convert.report import render_text
+    from mig_lint.convert.repository import ConvertError
+    from mig_lint.convert.repository import plan_conversion
+    from mig_lint.convert.repository import write_conversion
+
+    try:
+        conversion = plan_conversion(repository, out, scheme, scaffold=not no_scaffold)
+        if not dry_run:
+            write_conversion(conversion, force)
+    except (ConvertError, OSError) as e:
+        raise UsageProblem(str(e)) from None
+    click.echo(render_json(conversion) if fmt == "json" else render_text(conversion, written=not dry_run), nl=False)
+    return 1 if any(v.status in ("partial", "failed") for v in conversion.versions) else 0
+
+
 def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool, verb: str = "changed") -> None:
     """Print the diff, or list the changes, or write them and say so."""
     from mig_lint.fix.edits import write_changes

@@ -12,7 +12,7 @@ PROBE = """
 import sys
 from mig_lint.cli import main
 code = main(sys.argv[1:])
-heavy = sorted(m for m in ("sqlalchemy", "alembic", "libcst", "networkx") if m in sys.modules)
+heavy = sorted(m for m in ("sqlalchemy", "alembic", "libcst", "networkx", "sqlparse") if m in sys.modules)
 print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 raise SystemExit(code)
 """

@@ -1,0 +1,639 @@
+"""Translate one sqlalchemy-migrate script into the code of an alembic revision, with libcst.
+
+Nothing is imported or run. Real scripts are mostly SQLAlchemy Core plus a few migrate
+calls, so the script is kept as written and only what is migrate's is rewritten:
+
+- migrate's changeset calls become alembic operations (`docs/convert.md` has the table);
+- `upgrade(migrate_engine)` loses its parameter and binds it to `op.get_bind()` instead;
+- `MetaData(bind=...)`, `MetaData(migrate_engine)` and `meta.bind = ...` lose the bind,
+  `Table(..., autoload=True)` reflects with `autoload_with=`, a string passed to
+  `execute` is wrapped in `sa.text`, `migrate_engine.name` reads the dialect from alembic;
+- migrate's imports go; its constraint classes come from SQLAlchemy.
+
+What cannot be translated is reported as `Unsupported` (line and construct); the
+renderer then keeps the function's code under a `raise NotImplementedError`.
+Expressions stay expressions: a table computed at run time (`Table('shadow_' + name, ...)`
+in a loop) is named by `<table>.name` in the operation, so loops and helpers convert too.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from mig_lint.model import SLOTS
+
+CONSTRAINTS = {
+    "ForeignKeyConstraint": "foreignkey",
+    "UniqueConstraint": "unique",
+    "PrimaryKeyConstraint": "primary",
+    "CheckConstraint": "check",
+}
+_FROM_SQLALCHEMY = ("Index", *CONSTRAINTS)
+
+
+@dataclass(frozen=True, **SLOTS)
+class Unsupported:
+    """Code the converter could not translate: where, what, and why."""
+
+    line: int
+    construct: str
+    reason: str
+    function: str  # upgrade, downgrade, or "" outside them
+
+
+@dataclass(frozen=True, **SLOTS)
+class Operation:
+    """A migrate construct that was translated, and into what."""
+
+    line: int
+    source: str
+    target: str
+
+
+@dataclass(frozen=True, **SLOTS)
+class Translation:
+    """One script as alembic code: the module (imports, helpers) and the two functions."""
+
+    module: str
+    sqlalchemy_names: tuple[str, ...]  # names migrate's imports gave, now from SQLAlchemy
+    upgrade: str | None  # the function's body, indented; None when the script has none
+    downgrade: str | None
+    operations: tuple[Operation, ...]
+    unsupported: tuple[Unsupported, ...]
+    placeholder: bool  # upgrade does nothing
+
+
+@dataclass
+class _Scope:
+    """What the names of one function are bound to (the last assignment wins)."""
+
+    engine: str | None
+    bindings: dict[str, cst.BaseExpression] = field(default_factory=dict)
+
+
+def translate(source: str) -> Translation:
+    """Translate a migrate script's source; raises cst.ParserSyntaxError on a syntax error."""
+    module = cst.parse_module(source)
+    wrapper = cst.MetadataWrapper(module)
+    transformer = _Transformer(wrapper.module)
+    converted = wrapper.visit(transformer)
+    functions = {name: _body_code(converted, node) for name, node in transformer.functions.items()}
+    rest = converted.with_changes(body=[s for s in converted.body if not _is_function(s, ("upgrade", "downgrade"))])
+    used = _names(converted)
+    wanted = set(_FROM_SQLALCHEMY) & (used if transformer.migrate_star else transformer.from_migrate & used)
+    return Translation(
+        module=rest.code,
+        sqlalchemy_names=tuple(sorted(wanted)),
+        upgrade=functions.get("upgrade"),
+        downgrade=functions.get("downgrade"),
+        operations=tuple(transformer.operations),
+        unsupported=tuple(transformer.unsupported),
+        placeholder=_does_nothing(module, "upgrade"),
+    )
+
+
+def _is_function(statement: cst.CSTNode, names: Sequence[str]) -> bool:
+    return isinstance(statement, cst.FunctionDef) and statement.name.value in names
+
+
+def _body_code(module: cst.Module, function: cst.FunctionDef) -> str:
+    return module.code_for_node(function.body).lstrip("\n")
+
+
+def _does_nothing(module: cst.Module, name: str) -> bool:
+    """True when `name` is missing or holds only `pass`, docstrings and comments."""
+    for statement in module.body:
+        if _is_function(statement, (name,)):
+            assert isinstance(statement, cst.FunctionDef)
+            body = statement.body
+            assert isinstance(body, cst.IndentedBlock)
+            return all(_is_inert(s) for s in body.body)
+    return True
+
+
+def _is_inert(statement: cst.BaseStatement) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    return all(isinstance(s, cst.Pass) or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString))
+               for s in statement.body)
+
+
+def _call_name(node: cst.BaseExpression) -> str | None:
+    """`Table` for `Table(...)`, `sa.Table(...)` and `sqlalchemy.Table(...)`."""
+    if not isinstance(node, cst.Call):
+        return None
+    func = node.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def _positional(call: cst.Call) -> list[cst.Arg]:
+    return [a for a in call.args if a.keyword is None and not a.star]
+
+
+class _Transformer(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self._module = module
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.operations: list[Operation] = []
+        self.unsupported: list[Unsupported] = []
+        self._scopes: list[_Scope] = []
+        self.from_migrate: set[str] = set()
+        self._function = ""
+        self.migrate_star = False
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return self._module.code_for_node(node)
+
+    def _line(self, node: cst.CSTNode) -> int:
+        line: int = self.get_metadata(PositionProvider, node).start.line
+        return line
+
+    def _scope(self) -> _Scope | None:
+        return self._scopes[-1] if self._scopes else None
+
+    def _engine(self) -> str:
+        """The expression for the database connection in the current function."""
+        scope = self._scope()
+        return scope.engine if scope is not None and scope.engine else "op.get_bind()"
+
+    def _is_engine(self, node: cst.BaseExpression) -> bool:
+        scope = self._scope()
+        return isinstance(node, cst.Name) and scope is not None and node.value == scope.engine
+
+    def _resolve(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """A name's bound expression when the function bound it once to a call or column."""
+        scope = self._scope()
+        if isinstance(node, cst.Name) and scope is not None:
+            return scope.bindings.get(node.value, node)
+        return node
+
+    def _kind(self, node: cst.BaseExpression) -> str | None:
+        """table, column (of a table), new-column, index, a constraint kind, or None."""
+        value = self._resolve(node)
+        name = _call_name(value)
+        if name == "Table":
+            return "table"
+        if name == "Column":
+            return "new-column"
+        if name == "Index":
+            return "index"
+        if name in CONSTRAINTS:
+            return CONSTRAINTS[name]
+        if self._column_of(value) is not None:
+            return "column"
+        return None
+
+    def _column_of(self, node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+        """(table expression, column name code) for `t.c.x`, `t.columns.x`, `t.c['x']`."""
+        node = self._resolve(node)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Attribute):
+            if node.value.attr.value in ("c", "columns"):
+                return node.value.value, repr(node.attr.value)
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute):
+            if node.value.attr.value in ("c", "columns") and len(node.slice) == 1:
+                index = node.slice[0].slice
+                if isinstance(index, cst.Index):
+                    return node.value.value, self._code(index.value)
+        return None
+
+    def _table_name(self, table: cst.BaseExpression) -> str:
+        """Code for a table's name: the literal of `Table('x', ...)`, else `<table>.name`."""
+        value = self._resolve(table)
+        if _call_name(value) == "Table":
+            assert isinstance(value, cst.Call)
+            first = _positional(value)
+            if first and isinstance(first[0].value, cst.SimpleString):
+                return self._code(first[0].value)
+        return f"{self._code(table)}.name"
+
+    def _column_name(self, column: cst.BaseExpression) -> str:
+        found = self._column_of(column)
+        if found is not None:
+            return found[1]
+        value = self._resolve(column)
+        if _call_name(value) == "Column" and _positional(value):  # type: ignore[arg-type]
+            return self._code(_positional(value)[0].value)  # type: ignore[arg-type]
+        if isinstance(column, cst.SimpleString):
+            return self._code(column)
+        code = self._code(column)
+        return f"getattr({code}, 'name', {code})"  # migrate takes a column or its name
+
+    def _done(self, node: cst.CSTNode, target: str) -> None:
+        self.operations.append(Operation(self._line(node), self._code(node).strip(), target))
+
+    def _refuse(self, node: cst.CSTNode, reason: str) -> None:
+        self.unsupported.append(Unsupported(self._line(node), self._code(node).strip(), reason, self._function))
+
+    # --- imports -------------------------------------------------------------------
+
+    def leave_ImportFrom(
+        self, original: cst.ImportFrom, updated: cst.ImportFrom
+    ) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+        module = self._code(updated.module) if updated.module is not None else ""
+        if module == "migrate" or module.startswith("migrate."):
+            if isinstance(updated.names, cst.ImportStar):
+                self.migrate_star = True
+            else:
+                self.from_migrate.update(a.evaluated_alias or self._code(a.name) for a in updated.names)
+            return cst.RemoveFromParent()
+        return updated
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.BaseSmallStatement | cst.RemovalSentinel:
+        kept = [a for a in updated.names if not self._code(a.name).split(".")[0] == "migrate"]
+        if not kept:
+            return cst.RemoveFromParent()
+        return updated.with_changes(names=[*kept[:-1], kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+
+    # --- functions -----------------------------------------------------------------
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = node.params.params
+        main = not self._scopes and node.name.value in ("upgrade", "downgrade")
+        engine = params[0].name.value if main and params else None
+        if not main:
+            engine = next((p.name.value for p in params if p.name.value in ("migrate_engine", "engine")), None)
+        if not self._scopes:
+            self._function = node.name.value if main else ""
+        outer = self._scope()
+        scope = _Scope(engine or (outer.engine if outer else None), dict(outer.bindings) if outer else {})
+        for statement in _walk_assignments(node):
+            target, value = statement
+            scope.bindings[target] = value
+        self._scopes.append(scope)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        scope = self._scopes.pop()
+        if self._scopes or original.name.value not in ("upgrade", "downgrade"):
+            return updated
+        body = updated.body
+        assert isinstance(body, cst.IndentedBlock)
+        statements = list(body.body)
+        if scope.engine and _uses_name(body, scope.engine):
+            statements.insert(_after_docstring(statements),
+                              cst.parse_statement(f"{scope.engine} = op.get_bind()"))
+        result = updated.with_changes(
+            params=cst.Parameters(),
+            returns=cst.Annotation(cst.Name("None")),
+            body=body.with_changes(body=statements),
+        )
+        self.functions[original.name.value] = result
+        return result
+
+    # --- statements ----------------------------------------------------------------
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] | cst.RemovalSentinel:
+        if not self._scopes or len(updated.body) != 1:
+            return updated
+        small = updated.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Attribute) and target.attr.value == "bind":
+                self._done(original, "(removed: alembic gives the connection)")
+                return cst.RemoveFromParent()
+        if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+            return updated
+        original_small = original.body[0]
+        assert isinstance(original_small, cst.Expr)
+        replacement = self._changeset(original_small.value, small.value)
+        if replacement is None:
+            return updated
+        statements = [cst.parse_statement(line) for line in _statements(replacement)]
+        statements[0] = statements[0].with_changes(leading_lines=updated.leading_lines)
+        return cst.FlattenSentinel(statements)
+
+    def _changeset(self, original: cst.BaseExpression, call: cst.Call) -> str | None:
+        """The alembic code for a changeset call statement, or None to keep it."""
+        if not isinstance(call.func, cst.Attribute):
+            return None
+        subject, method = call.func.value, call.func.attr.value
+        kind = self._kind(subject)
+        bound = [a for a in call.args if self._is_engine(a.value) and (a.keyword is None or a.keyword.value == "bind")]
+        if bound and method in ("create", "drop", "create_all", "drop_all"):
+            call = call.with_changes(args=[a for a in call.args if a not in bound])
+        engine = self._engine()
+        code = None
+        if method == "create" and kind == "new-column":
+            code = self._add_column(original, subject, call)
+        elif method == "create_column" and call.args:
+            column = call.args[0].value
+            code = self._add_column(original, column, call.with_changes(args=[cst.Arg(subject), *call.args[1:]]))
+        elif method == "drop" and kind == "column":
+            found = self._column_of(subject)
+            assert found is not None
+            code = _batch(self._table_name(found[0]), f"batch_op.drop_column({found[1]})")
+        elif method == "drop_column" and call.args:
+            code = _batch(self._table_name(subject), f"batch_op.drop_column({self._column_name(call.args[0].value)})")
+        elif method == "alter" and kind == "column":
+            code = self._alter(original, subject, call)
+        elif method == "rename" and kind == "table" and len(call.args) == 1:
+            code = f"op.rename_table({self._table_name(subject)}, {self._code(call.args[0].value)})"
+        elif method == "rename" and kind == "column" and len(call.args) == 1:
+            found = self._column_of(subject)
+            assert found is not None
+            code = _batch(self._table_name(found[0]),
+                          f"batch_op.alter_column({found[1]}, new_column_name={self._code(call.args[0].value)})")
+        elif method == "rename" and kind == "index":
+            self._refuse(original, "an index rename has no alembic operation: write op.execute per dialect")
+            return None
+        elif method in ("create", "drop") and kind == "table" and not call.args:
+            code = self._table_ddl(subject, method)
+        elif method in ("create", "drop") and kind == "index" and not call.args:
+            code = self._index_ddl(subject, method)
+        elif method in ("create", "drop") and kind in CONSTRAINTS.values():
+            code = self._constraint_ddl(original, subject, method)
+        elif method in ("create_all", "drop_all") and not call.args:
+            code = f"{self._code(subject)}.{method}({engine})"
+        elif method in ("create", "drop") and not call.args:
+            code = f"{self._code(subject)}.{method}({engine})"
+        if code is not None:
+            self._done(original, code.splitlines()[-1].strip())
+        return code
+
+    def _add_column(self, original: cst.BaseExpression, column: cst.BaseExpression, call: cst.Call) -> str | None:
+        table_arg = _keyword(call, "table") or next(iter(_positional(call)), None)
+        if table_arg is None:
+            self._refuse(original, "Column.create() without the table it goes into")
+            return None
+        table = self._table_name(table_arg.value)
+        column_code = self._code(column)
+        lines = [f"op.add_column({table}, {column_code})"]
+        definition = self._resolve(column)
+        default = _keyword(definition, "default") if isinstance(definition, cst.Call) else None
+        populate = _keyword(call, "populate_default")
+        if default is not None and not (populate and self._code(populate.value) == "False"):
+            lines.append(f"op.execute(sa.table({table}, sa.column({self._column_name(column)}))"
+                         f".update().values({{{self._column_name(column)}: {self._code(default.value)}}}))")
+        unique = _batch("{table}", "batch_op.create_unique_constraint({name}, [{column}])")
+        for keyword, template in (("index_name", "op.create_index({name}, {table}, [{column}])"),
+                                  ("unique_name", unique)):
+            arg = _keyword(call, keyword)
+            if arg is not None:
+                lines.append(template.format(name=self._code(arg.value), table=table, column=self._column_name(column)))
+        return "\n".join(lines)
+
+    def _alter(self, original: cst.BaseExpression, subject: cst.BaseExpression, call: cst.Call) -> str | None:
+        found = self._column_of(subject)
+        assert found is not None
+        renames = {"name": "new_column_name", "type": "type_", "nullable": "nullable",
+                   "server_default": "server_default"}
+        options = []
+        for arg in call.args:
+            if arg.keyword is None or arg.keyword.value not in renames:
+                self._refuse(original, "alter() takes name=, type=, nullable= and server_default= here")
+                return None
+            options.append(f"{renames[arg.keyword.value]}={self._code(arg.value)}")
+        return _batch(self._table_name(found[0]), f"batch_op.alter_column({found[1]}, {', '.join(options)})")
+
+    def _table_ddl(self, table: cst.BaseExpression, method: str) -> str:
+        if method == "drop":
+            return f"op.drop_table({self._table_name(table)})"
+        definition = self._resolve(table)
+        assert isinstance(definition, cst.Call)
+        args = _positional(definition)
+        options = [a for a in definition.args if a.keyword is not None]
+        reflected = any(a.keyword is not None and a.keyword.value.startswith("autoload") for a in options)
+        starred = any(a.star for a in definition.args)
+        if len(args) >= 3 and not reflected and not starred and all(_call_name(a.value) for a in args[2:]):
+            parts = [self._code(args[0].value), *[self._code(a.value) for a in args[2:]],
+                     *[self._code(a).rstrip(", ") for a in options]]
+            return f"op.create_table({', '.join(parts)})"
+        return f"{self._code(table)}.create({self._engine()})"
+
+    def _index_ddl(self, index: cst.BaseExpression, method: str) -> str:
+        definition = self._resolve(index)
+        assert isinstance(definition, cst.Call)
+        args = _positional(definition)
+        columns = [self._column_of(a.value) for a in args[1:]]
+        if not args or not columns or any(c is None for c in columns):
+            return f"{self._code(index)}.{method}({self._engine()})"
+        table = self._table_name(columns[0][0])  # type: ignore[index]
+        name = self._code(args[0].value)
+        if method == "drop":
+            return f"op.drop_index({name}, table_name={table})"
+        extra = [self._code(a).rstrip(", ") for a in definition.args if a.keyword is not None]
+        listed = ", ".join(c[1] for c in columns if c is not None)
+        return f"op.create_index({', '.join([name, table, f'[{listed}]', *extra])})"
+
+    def _constraint_ddl(self, original: cst.BaseExpression, constraint: cst.BaseExpression, method: str) -> str | None:
+        definition = self._resolve(constraint)
+        assert isinstance(definition, cst.Call)
+        kind = CONSTRAINTS[_call_name(definition) or ""]
+        columns, refcolumns = self._constraint_columns(definition, kind)
+        table_arg = _keyword(definition, "table")
+        table_expr = table_arg.value if table_arg is not None else (columns[0][0] if columns and columns[0] else None)
+        if table_expr is None or any(c is None for c in columns):
+            self._refuse(original, "the constraint's table and columns must be `table.c.name` or table= with names")
+            return None
+        table = self._table_name(table_expr)
+        names = [c[1] for c in columns if c is not None]
+        name_arg = _keyword(definition, "name")
+        name = self._code(name_arg.value) if name_arg is not None else _autoname(kind, table, names)
+        if name is None:
+            self._refuse(original, "a check constraint without a name= (migrate names it from columns it cannot see)")
+            return None
+        if method == "drop":
+            return _batch(table, f"batch_op.drop_constraint({name}, type_={kind!r})")
+        if kind == "foreignkey":
+            if not refcolumns or any(c is None for c in refcolumns):
+                self._refuse(original, "refcolumns must be `table.c.name`")
+                return None
+            referred = self._table_name(refcolumns[0][0])  # type: ignore[index]
+            options = ("ondelete", "onupdate", "deferrable", "initially")
+            extra = [self._code(a).rstrip(", ") for a in definition.args
+                     if a.keyword is not None and a.keyword.value in options]
+            listed = ", ".join(c[1] for c in refcolumns if c is not None)
+            arguments = [name, referred, "[" + ", ".join(names) + "]", f"[{listed}]", *extra]
+            call = f"batch_op.create_foreign_key({', '.join(arguments)})"
+        elif kind == "unique":
+            call = f"batch_op.create_unique_constraint({name}, [{', '.join(names)}])"
+        elif kind == "primary":
+            call = f"batch_op.create_primary_key({name}, [{', '.join(names)}])"
+        else:
+            sqltext = _positional(definition)
+            call = f"batch_op.create_check_constraint({name}, {self._code(sqltext[0].value)})"
+        return _batch(table, call)
+
+    def _constraint_columns(
+        self, call: cst.Call, kind: str
+    ) -> tuple[list[tuple[cst.BaseExpression, str] | None], list[tuple[cst.BaseExpression, str] | None]]:
+        table_arg = _keyword(call, "table")
+
+        def column(node: cst.BaseExpression) -> tuple[cst.BaseExpression, str] | None:
+            found = self._column_of(node)
+            if found is None and isinstance(node, cst.SimpleString) and table_arg is not None:
+                return table_arg.value, self._code(node)
+            return found
+
+        def listed(node: cst.BaseExpression | None) -> list[tuple[cst.BaseExpression, str] | None]:
+            if isinstance(node, (cst.List, cst.Tuple)):
+                return [column(e.value) for e in node.elements]
+            return [] if node is None else [None]
+
+        positional = [a.value for a in _positional(call)]
+        if kind == "foreignkey":
+            cols = _keyword(call, "columns")
+            refs = _keyword(call, "refcolumns")
+            return (listed(cols.value if cols else (positional[0] if positional else None)),
+                    listed(refs.value if refs else (positional[1] if len(positional) > 1 else None)))
+        if kind == "check":
+            cols = _keyword(call, "columns")
+            return listed(cols.value) if cols else [], []
+        return [column(node) for node in positional], []
+
+    # --- expressions -----------------------------------------------------------------
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        name = _call_name(updated)
+        if name == "MetaData":
+            args = [a for a in updated.args if a.keyword is None or a.keyword.value != "bind"]
+            if args and args[0].keyword is None:
+                args = args[1:]
+            if len(args) != len(updated.args):
+                self._done(original, "MetaData()")
+                return updated.with_changes(args=_no_trailing_comma(args))
+        if name == "Table":
+            autoload = _keyword(updated, "autoload")
+            if autoload is not None:
+                has_with = _keyword(updated, "autoload_with") is not None
+                args = [a for a in updated.args if a is not autoload]
+                if not has_with:
+                    args.append(cst.Arg(cst.parse_expression(self._engine()), keyword=cst.Name("autoload_with"),
+                                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+                self._done(original, "Table(..., autoload_with=...)")
+                return updated.with_changes(args=_no_trailing_comma(args))
+        if name == "select" and len(updated.args) == 1 and isinstance(updated.args[0].value, cst.List):
+            columns = [cst.Arg(e.value) for e in updated.args[0].value.elements]
+            self._done(original, "select(...) (SQLAlchemy 2 style, also valid on 1.4)")
+            return updated.with_changes(args=_no_trailing_comma(columns))
+        if isinstance(updated.func, cst.Attribute) and updated.func.attr.value == "execute" and updated.args:
+            first = updated.args[0]
+            if first.keyword is None and _is_text(first.value):
+                wrapped = cst.Call(cst.parse_expression("sa.text"), [cst.Arg(first.value)])
+                self._done(original, "execute(sa.text(...))")
+                return updated.with_changes(args=[first.with_changes(value=wrapped), *updated.args[1:]])
+        return updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if updated.attr.value == "name" and self._is_engine(updated.value):
+            self._done(original, "op.get_context().dialect.name")
+            return cst.parse_expression("op.get_context().dialect.name")
+        return updated
+
+
+def _walk_assignments(function: cst.FunctionDef) -> list[tuple[str, cst.BaseExpression]]:
+    """`name = value` statements anywhere in a function (not in nested functions)."""
+    found: list[tuple[str, cst.BaseExpression]] = []
+
+    class Collector(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                found.append((node.targets[0].target.value, node.value))
+
+    function.visit(Collector())
+    return found
+
+
+def _uses_name(node: cst.CSTNode, name: str) -> bool:
+    class Finder(cst.CSTVisitor):
+        found = False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                Finder.found = True
+
+    finder = Finder()
+    node.visit(finder)
+    return Finder.found
+
+
+def _after_docstring(statements: Sequence[cst.BaseStatement]) -> int:
+    first = statements[0] if statements else None
+    if isinstance(first, cst.SimpleStatementLine) and isinstance(first.body[0], cst.Expr):
+        if isinstance(first.body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+            return 1
+    return 0
+
+
+def _is_text(node: cst.BaseExpression) -> bool:
+    """A str for sure: a literal, an f-string, `'...' % x`, `'...'.format(...)`, or concatenations."""
+    if isinstance(node, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return not (isinstance(node, cst.SimpleString) and node.prefix.lower().startswith("b"))
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Modulo, cst.Add)):
+        return _is_text(node.left)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
+        return _is_text(node.func.value)
+    return False
+
+
+def _no_trailing_comma(args: Sequence[cst.Arg]) -> list[cst.Arg]:
+    if not args:
+        return []
+    return [*args[:-1], args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+
+
+def _batch(table: str, operation: str) -> str:
+    """An operation in batch mode: plain ALTER where the database has it, a table rebuild on SQLite."""
+    return f"with op.batch_alter_table({table}) as batch_op:\n    {operation}"
+
+
+def _statements(code: str) -> list[str]:
+    """Split generated code into top-level statements (a `with` keeps its block)."""
+    statements: list[str] = []
+    for line in code.splitlines():
+        if line.startswith(" ") and statements:
+            statements[-1] += "\n" + line
+        else:
+            statements.append(line)
+    return [s + "\n" for s in statements]
+
+
+def _autoname(kind: str, table: str, columns: Sequence[str]) -> str | None:
+    """The name migrate gives a constraint created without one (its `autoname`), as code."""
+    if kind == "check":
+        if not columns:
+            return None
+        parts = [table, *columns, "'check'"]
+    elif kind == "primary":
+        parts = [table, "'pkey'"]
+    else:
+        parts = [table, columns[0], "'fkey'" if kind == "foreignkey" else "'key'"]
+    if all(_is_literal(p) for p in parts):
+        return repr("_".join(p[1:-1] for p in parts))
+    return 'f"' + "_".join(p[1:-1] if _is_literal(p) else "{" + p + "}" for p in parts) + '"'
+
+
+def _is_literal(code: str) -> bool:
+    return len(code) >= 2 and code[0] == code[-1] and code[0] in "'\"" and code[0] not in code[1:-1]
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    node.visit(Names())
+    return found

@@ -1,0 +1,53 @@
+"""The conversion report: per version, translated fully, partly (with what and where), SQL only, placeholder."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from mig_lint import __version__
+from mig_lint.convert.repository import Conversion
+from mig_lint.convert.repository import handoff_block
+
+
+def render_text(conversion: Conversion, written: bool = True) -> str:
+    """One line per version, the untranslated constructs under it, a summary, the handoff block."""
+    verb = "converted" if written else "would convert"
+    lines = [f"{verb} {conversion.repository} into {conversion.out}/versions:"]
+    for version in conversion.versions:
+        detail = {"translated": f"{version.operations} migrate construct(s) rewritten",
+                  "partial": "partly: kept under NotImplementedError",
+                  "sql-only": "SQL scripts only", "placeholder": "placeholder (empty revision)",
+                  "failed": version.problem or ""}[version.status]
+        lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}")
+        for item in version.unsupported:
+            lines.append(f"      {version.sources[0]}:{item.line}: {item.construct}: {item.reason}")
+    counts = Counter(v.status for v in conversion.versions)
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("translated", "partial", "sql-only", "placeholder", "failed")
+                        if counts[s])
+    count = len(conversion.versions)
+    lines.append(f"{count} version{'' if count == 1 else 's'}: {summary or 'nothing to convert'}.")
+    if conversion.stamp_map:
+        lines.append(f"Stamp map: {conversion.out}/migrate-stamp-map.json. Handoff for your configuration:")
+        lines.append(handoff_block(conversion).rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def render_json(conversion: Conversion) -> str:
+    """The same report as data."""
+    data = {
+        "schema": 1,
+        "mig_lint": __version__,
+        "repository": conversion.repository,
+        "out": conversion.out,
+        "versions": [
+            {
+                "version": v.number, "revision": v.revision, "file": f"{conversion.out}/versions/{v.file}",
+                "status": v.status, "sources": list(v.sources), "operations": v.operations,
+                "unsupported": [{"path": v.sources[0], "line": u.line, "construct": u.construct, "reason": u.reason}
+                                for u in v.unsupported],
+                "problem": v.problem,
+            }
+            for v in conversion.versions
+        ],
+    }
+    return json.dumps(data, indent=2) + "\n"

@@ -1,0 +1,196 @@
+"""`mig-lint convert`: a migrate repository read, each version translated, the alembic tree planned."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mig_lint.convert.analyze import translate
+from mig_lint.convert.analyze import Translation
+from mig_lint.convert.analyze import Unsupported
+from mig_lint.convert.render import ALEMBIC_INI
+from mig_lint.convert.render import ENV_PY
+from mig_lint.convert.render import render_revision
+from mig_lint.convert.render import RevisionSource
+from mig_lint.convert.render import SCRIPT_MAKO
+from mig_lint.convert.render import slug
+from mig_lint.model import MigrateEntry
+from mig_lint.model import SLOTS
+from mig_lint.rules.migrate import by_number
+from mig_lint.sources.files import read_text
+from mig_lint.sources.migrate import read_migrate_tree
+from mig_lint.sources.paths import display_path
+
+_IGNORED_SQL = re.compile(r"^\s*(BEGIN|END|COMMIT).*;?$", re.IGNORECASE)
+
+
+class ConvertError(Exception):
+    """The repository cannot be converted as asked; the message says why (exit 2)."""
+
+
+@dataclass(frozen=True, **SLOTS)
+class VersionReport:
+    """What became of one migrate version."""
+
+    number: int
+    revision: str
+    file: str
+    status: str  # translated, partial, sql-only, placeholder, failed
+    sources: tuple[str, ...]
+    operations: int
+    unsupported: tuple[Unsupported, ...]
+    problem: str | None = None
+
+
+@dataclass(frozen=True, **SLOTS)
+class Conversion:
+    """The files to write (path, text) and the report of every version."""
+
+    repository: str
+    out: str
+    files: tuple[tuple[str, str], ...]
+    versions: tuple[VersionReport, ...]
+    stamp_map: tuple[tuple[int, str], ...]
+
+
+def split_sql(text: str) -> list[str]:
+    """Statements as migrate runs them: comments stripped, sqlparse's split, BEGIN/END/COMMIT skipped."""
+    import sqlparse
+
+    formatted = sqlparse.format(text, strip_comments=True, strip_whitespace=True)
+    return [s for s in (part.strip() for part in sqlparse.split(formatted)) if s and not _IGNORED_SQL.match(s)]
+
+
+def revision_id(number: int, scheme: str) -> str:
+    """The revision id of a migrate version: its number zero-padded to 4, or 12 random hex digits."""
+    return secrets.token_hex(6) if scheme == "hex" else str(number).zfill(4)
+
+
+def plan_conversion(repository: str, out: str, scheme: str = "number", scaffold: bool = True) -> Conversion:
+    """Read and translate every version; nothing is written."""
+    if not os.path.isfile(os.path.join(repository, "migrate.cfg")):
+        raise ConvertError(f"{display_path(repository)} is not a migrate repository (it has no migrate.cfg)")
+    tree = read_migrate_tree(repository)
+    grouped = by_number(tree)
+    collisions = [n for n, entries in grouped.items() if sum(e.kind == "py" for e in entries) > 1]
+    if collisions:
+        raise ConvertError(f"versions {', '.join(map(str, sorted(collisions)))} have more than one Python script "
+                           "(ML301): run `mig-lint renumber` first")
+    dates = _first_commit_dates(os.path.join(repository, "versions"))
+    files: list[tuple[str, str]] = []
+    reports: list[VersionReport] = []
+    stamp: list[tuple[int, str]] = []
+    down: str | None = None
+    for number in sorted(grouped):
+        entries = [e for e in grouped[number] if e.kind in ("py", "sql")]
+        if not entries:
+            continue
+        revision = revision_id(number, scheme)
+        source, report = _version(number, revision, down, entries, dates)
+        path = os.path.join(out, "versions", report.file)
+        files.append((path, render_revision(source)))
+        reports.append(report)
+        stamp.append((number, revision))
+        down = revision
+    if scaffold:
+        files[:0] = [(os.path.join(out, "alembic.ini"), ALEMBIC_INI), (os.path.join(out, "env.py"), ENV_PY),
+                     (os.path.join(out, "script.py.mako"), SCRIPT_MAKO)]
+    files.append((os.path.join(out, "migrate-stamp-map.json"),
+                  json.dumps({str(n): r for n, r in stamp}, indent=2) + "\n"))
+    return Conversion(display_path(repository), display_path(out), tuple(files), tuple(reports), tuple(stamp))
+
+
+def _version(
+    number: int, revision: str, down: str | None, entries: Sequence[MigrateEntry], dates: dict[str, str]
+) -> tuple[RevisionSource, VersionReport]:
+    script = next((e for e in entries if e.kind == "py"), None)
+    sql = {}
+    for entry in entries:
+        if entry.kind == "sql" and entry.dialect and entry.operation in ("upgrade", "downgrade"):
+            text = read_text(entry.path)
+            sql[(entry.dialect, entry.operation)] = split_sql(text) if isinstance(text, str) else []
+    translation: Translation | None = None
+    problem = None
+    if script is not None:
+        text = read_text(script.path)
+        if not isinstance(text, str):
+            problem = f"{script.path} {text.detail}"
+        else:
+            try:
+                translation = translate(text)
+            except Exception as e:  # noqa: BLE001 - libcst's parser errors have no common base
+                problem = f"{script.path} cannot be parsed: {str(e).splitlines()[0]}"
+            if translation is not None and translation.upgrade is None:
+                problem = f"{script.path} defines no upgrade(migrate_engine): migrate cannot run it either"
+    named = script or entries[0]
+    words = slug(named.name, named.dialect)
+    message = (words or f"version {number}").replace("_", " ")
+    file = f"{str(number).zfill(4)}_{'' if revision.isdigit() else revision + '_'}{words or 'version'}.py"
+    sources = tuple(e.path for e in entries)
+    status = _status(translation, problem, sql)
+    source = RevisionSource(number, revision, down, message, sources, translation, problem, sql,
+                            dates.get(os.path.basename(named.path)))
+    report = VersionReport(number, revision, file, status, sources,
+                           len(translation.operations) if translation else 0,
+                           translation.unsupported if translation else (), problem)
+    return source, report
+
+
+def _status(translation: Translation | None, problem: str | None, sql: dict[tuple[str, str], list[str]]) -> str:
+    if problem is not None:
+        return "failed"
+    if translation is None:
+        return "sql-only"
+    if translation.unsupported:
+        return "partial"
+    if translation.placeholder and not sql:
+        return "placeholder"
+    return "translated"
+
+
+def _first_commit_dates(folder: str) -> dict[str, str]:
+    """Each file's first commit date (`git log`), by name; {} outside a git work tree."""
+    try:
+        done = subprocess.run(["git", "-C", folder, "log", "--diff-filter=A", "--format=%x00%ai", "--name-only",
+                               "--", "."], capture_output=True, text=True, check=False)
+    except OSError:  # pragma: no cover (git is missing)
+        return {}
+    dates: dict[str, str] = {}
+    date = ""
+    for line in done.stdout.splitlines():
+        if line.startswith("\0"):
+            date = line[1:]
+        elif line.strip():
+            dates[os.path.basename(line.strip())] = date  # oldest commit last: it wins
+    return dates
+
+
+def write_conversion(conversion: Conversion, force: bool) -> None:
+    """Write every file atomically; refuse to replace an existing one without `force`."""
+    from mig_lint.atomic import write_atomically
+
+    planned = {os.path.abspath(path) for path, _text in conversion.files}
+    versions = os.path.join(conversion.out, "versions")
+    others = sorted(n for n in (os.listdir(versions) if os.path.isdir(versions) else [])
+                    if n.endswith(".py") and os.path.abspath(os.path.join(versions, n)) not in planned)
+    if others:
+        raise ConvertError(f"{display_path(versions)} holds revisions this conversion does not write "
+                           f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}): they would join the "
+                           "converted chain; remove them or choose another --out")
+    existing = [path for path, _text in conversion.files if os.path.exists(path)]
+    if existing and not force:
+        raise ConvertError(f"{display_path(existing[0])} exists ({len(existing)} files would be replaced): "
+                           "use --force to replace them, or another --out")
+    for path, text in conversion.files:
+        write_atomically(path, text.encode("utf-8"), make_folder=True)
+
+
+def handoff_block(conversion: Conversion) -> str:
+    """The configuration that tells `check` the migrate chain continues in the alembic tree."""
+    last_number, last_revision = conversion.stamp_map[-1]
+    return (f'[[tool.mig-lint.handoff]]\nmigrate = "{conversion.repository}"\n'
+            f'alembic = "{conversion.out}"\nversion = {last_number}\nrevision = "{last_revision}"\n')

@@ -1,0 +1,222 @@
+"""Before and after, one row of docs/convert.md each: a migrate construct and the alembic code it becomes."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mig_lint.convert.analyze import translate
+
+T = "    meta = MetaData()\n    t = Table('t', meta, autoload_with=migrate_engine)\n"
+
+
+def _upgrade(body: str) -> str:
+    source = ("from sqlalchemy import *\nfrom migrate import *\n\n\ndef upgrade(migrate_engine):\n"
+              "    meta = MetaData(bind=migrate_engine)\n    t = Table('t', meta, autoload=True)\n"
+              + textwrap.indent(textwrap.dedent(body), "    "))
+    translation = translate(source)
+    assert not translation.unsupported, translation.unsupported
+    assert translation.upgrade is not None
+    return translation.upgrade
+
+
+def _after(body: str) -> str:
+    return "    migrate_engine = op.get_bind()\n" + T + textwrap.indent(textwrap.dedent(body), "    ")
+
+
+CASES = [
+    pytest.param(
+        "t.create()\n", "t.create(migrate_engine)\n", id="table-create-reflected"),
+    pytest.param(
+        "n = Table('n', meta, Column('id', Integer, primary_key=True), mysql_engine='InnoDB')\nn.create()\n",
+        "n = Table('n', meta, Column('id', Integer, primary_key=True), mysql_engine='InnoDB')\n"
+        "op.create_table('n', Column('id', Integer, primary_key=True), mysql_engine='InnoDB')\n",
+        id="table-create"),
+    pytest.param("t.drop()\n", "op.drop_table('t')\n", id="table-drop"),
+    pytest.param("t.rename('u')\n", "op.rename_table('t', 'u')\n", id="table-rename"),
+    pytest.param(
+        "Column('c', Integer).create(t)\n", "op.add_column('t', Column('c', Integer))\n", id="column-create"),
+    pytest.param(
+        "t.create_column(Column('c', Integer))\n", "op.add_column('t', Column('c', Integer))\n",
+        id="create-column"),
+    pytest.param(
+        "c = Column('c', Integer, default=7)\nc.create(t, populate_default=True)\n",
+        "c = Column('c', Integer, default=7)\nop.add_column('t', c)\n"
+        "op.execute(sa.table('t', sa.column('c')).update().values({'c': 7}))\n",
+        id="column-create-populate-default"),
+    pytest.param(
+        "Column('c', Integer, default=7).create(t, populate_default=False)\n",
+        "op.add_column('t', Column('c', Integer, default=7))\n", id="column-create-no-populate"),
+    pytest.param(
+        "Column('c', Integer).create(t, index_name='ix_c', unique_name='uq_c')\n",
+        "op.add_column('t', Column('c', Integer))\nop.create_index('ix_c', 't', ['c'])\n"
+        "with op.batch_alter_table('t') as batch_op:\n    batch_op.create_unique_constraint('uq_c', ['c'])\n",
+        id="column-create-index-unique"),
+    pytest.param(
+        "t.c.old.drop()\n", "with op.batch_alter_table('t') as batch_op:\n    batch_op.drop_column('old')\n",
+        id="column-drop"),
+    pytest.param(
+        "t.drop_column('old')\n", "with op.batch_alter_table('t') as batch_op:\n    batch_op.drop_column('old')\n",
+        id="drop-column"),
+    pytest.param(
+        "t.c.a.alter(name='b', type=String(20), nullable=False, server_default='x')\n",
+        "with op.batch_alter_table('t') as batch_op:\n"
+        "    batch_op.alter_column('a', new_column_name='b', type_=String(20), nullable=False, server_default='x')\n",
+        id="column-alter"),
+    pytest.param(
+        "Index('ix', t.c.a, t.c.b, unique=True).create()\n", "op.create_index('ix', 't', ['a', 'b'], unique=True)\n",
+        id="index-create"),
+    pytest.param(
+        "Index('ix', t.c.a).drop(migrate_engine)\n", "op.drop_index('ix', table_name='t')\n", id="index-drop"),
+    pytest.param(
+        "u = Table('u', meta, autoload=True)\n"
+        "ForeignKeyConstraint(columns=[t.c.u_id], refcolumns=[u.c.id], ondelete='CASCADE').create()\n",
+        "u = Table('u', meta, autoload_with=migrate_engine)\n"
+        "with op.batch_alter_table('t') as batch_op:\n"
+        "    batch_op.create_foreign_key('t_u_id_fkey', 'u', ['u_id'], ['id'], ondelete='CASCADE')\n",
+        id="foreign-key-create-autoname"),
+    pytest.param(
+        "ForeignKeyConstraint([t.c.u_id], [t.c.id], name='fk').drop()\n",
+        "with op.batch_alter_table('t') as batch_op:\n    batch_op.drop_constraint('fk', type_='foreignkey')\n",
+        id="foreign-key-drop"),
+    pytest.param(
+        "UniqueConstraint('a', 'b', table=t).create()\n",
+        "with op.batch_alter_table('t') as batch_op:\n    batch_op.create_unique_constraint('t_a_key', ['a', 'b'])\n",
+        id="unique-create-autoname"),
+    pytest.param(
+        "PrimaryKeyConstraint(t.c.id).create()\n",
+        "with op.batch_alter_table('t') as batch_op:\n    batch_op.create_primary_key('t_pkey', ['id'])\n",
+        id="primary-key-create"),
+    pytest.param(
+        "CheckConstraint('a > 0', columns=[t.c.a]).create()\n",
+        "with op.batch_alter_table('t') as batch_op:\n    batch_op.create_check_constraint('t_a_check', 'a > 0')\n",
+        id="check-create-autoname"),
+    pytest.param("meta.create_all()\n", "meta.create_all(migrate_engine)\n", id="create-all"),
+    pytest.param(
+        "if migrate_engine.name == 'sqlite':\n    migrate_engine.execute('DELETE FROM t')\n",
+        "if op.get_context().dialect.name == 'sqlite':\n    migrate_engine.execute(sa.text('DELETE FROM t'))\n",
+        id="dialect-branch-and-text"),
+    pytest.param(
+        "rows = migrate_engine.execute(select([t.c.a, t.c.b])).fetchall()\n",
+        "rows = migrate_engine.execute(select(t.c.a, t.c.b)).fetchall()\n", id="select-list"),
+    pytest.param(
+        "for name in ['x', 'y']:\n    s = Table('shadow_' + name, meta, autoload=True)\n    s.c.a.drop()\n",
+        "for name in ['x', 'y']:\n    s = Table('shadow_' + name, meta, autoload_with=migrate_engine)\n"
+        "    with op.batch_alter_table(s.name) as batch_op:\n        batch_op.drop_column('a')\n",
+        id="computed-table-names-in-a-loop"),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), CASES)
+def test_mapping(before, after):
+    assert _upgrade(before) == _after(after)
+
+
+def test_imports_and_signatures():
+    translation = translate(
+        '"""A migration."""\nimport migrate\nimport os, migrate.changeset\n'
+        "from migrate.changeset.constraint import UniqueConstraint\nfrom sqlalchemy import MetaData, Table\n"
+        "from project.db import types\n\n\ndef upgrade(migrate_engine):\n    \"\"\"Doc.\"\"\"\n"
+        "    meta = MetaData(migrate_engine)\n    meta.bind = migrate_engine\n"
+        "    Table('t', meta, UniqueConstraint('a'))\n\n\ndef downgrade(migrate_engine):\n    pass\n")
+    assert translation.module == ('"""A migration."""\nimport os\nfrom sqlalchemy import MetaData, Table\n'
+                                  "from project.db import types\n")
+    assert translation.sqlalchemy_names == ("UniqueConstraint",)
+    assert translation.upgrade == ('    """Doc."""\n    meta = MetaData()\n    Table(\'t\', meta, UniqueConstraint(\'a\'))\n')
+    assert translation.downgrade == "    pass\n"
+    assert not translation.placeholder
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    (
+        pytest.param("Index('ix', t.c.a).rename('iy')\n", "an index rename has no alembic operation", id="index-rename"),
+        pytest.param("t.c.a.alter(Column('a', Integer))\n", "alter() takes name=", id="alter-with-a-column"),
+        pytest.param("Column('c', Integer).create()\n", "without the table", id="column-without-table"),
+        pytest.param("CheckConstraint('a > 0', table=t).create()\n", "without a name=", id="check-without-name"),
+        pytest.param("ForeignKeyConstraint(cols, refs).create()\n", "table and columns", id="fk-unknown-columns"),
+        pytest.param("u = Table('u', meta, autoload=True)\n"
+                     "ForeignKeyConstraint([t.c.u_id], refs).create()\n", "refcolumns", id="fk-unknown-refcolumns"),
+    ),
+)
+def test_unsupported(body, reason):
+    source = ("def upgrade(migrate_engine):\n    meta = MetaData(bind=migrate_engine)\n"
+              "    t = Table('t', meta, autoload=True)\n" + textwrap.indent(body, "    "))
+    found = translate(source).unsupported
+    assert len(found) == 1 and reason in found[0].reason and found[0].function == "upgrade"
+    assert found[0].line == 3 + body.count("\n")
+
+
+def test_placeholder():
+    assert translate("def upgrade(migrate_engine):\n    '''Nothing.'''\n    pass\n").placeholder
+    assert translate("x = 1\n").placeholder
+    assert not translate("def upgrade(migrate_engine):\n    if True:\n        pass\n").placeholder
+
+
+MORE = [
+    pytest.param("t.c['old'].drop()\n", "with op.batch_alter_table('t') as batch_op:\n    batch_op.drop_column('old')\n",
+                 id="column-by-key"),
+    pytest.param("t.columns.old.drop()\n",
+                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.drop_column('old')\n", id="columns-attribute"),
+    pytest.param("t.c[0:1].drop()\n", "t.c[0:1].drop(migrate_engine)\n", id="a-slice-is-no-column"),
+    pytest.param("t.drop_column(t.c.old)\n",
+                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.drop_column('old')\n",
+                 id="drop-column-given-a-column"),
+    pytest.param("for name in ('a', 'b'):\n    t.drop_column(name)\n",
+                 "for name in ('a', 'b'):\n    with op.batch_alter_table('t') as batch_op:\n"
+                 "        batch_op.drop_column(getattr(name, 'name', name))\n", id="drop-column-given-a-name"),
+    pytest.param("obj.tables.users.drop()\nt.indexes['ix'].drop()\n",
+                 "obj.tables.users.drop(migrate_engine)\nt.indexes['ix'].drop(migrate_engine)\n",
+                 id="attributes-that-are-no-columns"),
+    pytest.param("get_table('x').drop_column('y')\n",
+                 "with op.batch_alter_table(get_table('x').name) as batch_op:\n    batch_op.drop_column('y')\n",
+                 id="a-table-from-a-helper"),
+    pytest.param("Column(colname, Integer, default=0).create(t)\n",
+                 "op.add_column('t', Column(colname, Integer, default=0))\n"
+                 "op.execute(sa.table('t', sa.column(colname)).update().values({colname: 0}))\n",
+                 id="column-with-a-computed-name"),
+    pytest.param("def inner():\n    t.drop()\ninner()\n", "def inner():\n    op.drop_table('t')\ninner()\n",
+                 id="nested-function"),
+    pytest.param("t.c.a.rename('b')\n",
+                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.alter_column('a', new_column_name='b')\n",
+                 id="column-rename"),
+    pytest.param("makers[0]('x').create()\nSequence('s').drop(bind=migrate_engine)\n",
+                 "makers[0]('x').create(migrate_engine)\nSequence('s').drop(migrate_engine)\n",
+                 id="other-schema-objects"),
+    pytest.param("Index('ix', 'a').create()\n", "Index('ix', 'a').create(migrate_engine)\n",
+                 id="index-not-on-table-columns"),
+    pytest.param("u = Table('u', meta, autoload=True, autoload_with=other)\n",
+                 "u = Table('u', meta, autoload_with=other)\n", id="autoload-with-given"),
+    pytest.param("migrate_engine.execute('DELETE FROM %s' % name)\nmigrate_engine.execute('x {}'.format(y))\n"
+                 "migrate_engine.execute(b'raw')\n",
+                 "migrate_engine.execute(sa.text('DELETE FROM %s' % name))\n"
+                 "migrate_engine.execute(sa.text('x {}'.format(y)))\nmigrate_engine.execute(b'raw')\n",
+                 id="text-forms"),
+    pytest.param("for name in names:\n    s = Table(name, meta, autoload=True)\n"
+                 "    UniqueConstraint(s.c.a).create()\n",
+                 "for name in names:\n    s = Table(name, meta, autoload_with=migrate_engine)\n"
+                 "    with op.batch_alter_table(s.name) as batch_op:\n"
+                 "        batch_op.create_unique_constraint(f\"{s.name}_a_key\", ['a'])\n",
+                 id="autoname-of-a-computed-table"),
+]
+
+
+@pytest.mark.parametrize(("before", "after"), MORE)
+def test_more_forms(before, after):
+    assert _upgrade(before) == _after(after)
+
+
+def test_helpers_reflect_with_their_engine_or_alembics():
+    translation = translate(
+        "def _table(migrate_engine, name):\n    return Table(name, MetaData(), autoload=True)\n\n\n"
+        "def _other(meta, name):\n    return Table(name, meta, autoload=True)\n\n\n"
+        "def upgrade(migrate_engine):\n    '''Doc.'''\n    _table(migrate_engine, 'x').drop()\n")
+    assert "    return Table(name, MetaData(), autoload_with=migrate_engine)\n" in translation.module
+    assert "    return Table(name, meta, autoload_with=op.get_bind())\n" in translation.module
+    assert translation.upgrade == ("    '''Doc.'''\n    migrate_engine = op.get_bind()\n"
+                                   "    _table(migrate_engine, 'x').drop(migrate_engine)\n")
+
+
+def test_statements_on_one_line_are_kept():
+    translation = translate("def upgrade(migrate_engine):\n    x = 1; y = 2\n")
+    assert translation.upgrade == "    x = 1; y = 2\n"
