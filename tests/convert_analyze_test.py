@@ -220,3 +220,12 @@ def test_helpers_reflect_with_their_engine_or_alembics():
 def test_statements_on_one_line_are_kept():
     translation = translate("def upgrade(migrate_engine):\n    x = 1; y = 2\n")
     assert translation.upgrade == "    x = 1; y = 2\n"
+
+
+def test_constraint_classes_through_migrate_modules():
+    translation = translate(
+        "import migrate\nfrom migrate.changeset import constraint\nfrom sqlalchemy import MetaData, Table\n\n\n"
+        "def upgrade(migrate_engine):\n    meta = MetaData(bind=migrate_engine)\n"
+        "    Table('t', meta, constraint.UniqueConstraint('a'), migrate.PrimaryKeyConstraint('id'))\n")
+    assert translation.sqlalchemy_names == ("PrimaryKeyConstraint", "UniqueConstraint")
+    assert "    Table('t', meta, UniqueConstraint('a'), PrimaryKeyConstraint('id'))\n" in translation.upgrade

@@ -9,6 +9,8 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from libcst import ParserSyntaxError
+
 from mig_lint.convert.analyze import translate
 from mig_lint.convert.analyze import Translation
 from mig_lint.convert.analyze import Unsupported
@@ -122,8 +124,8 @@ def _version(
         else:
             try:
                 translation = translate(text)
-            except Exception as e:  # noqa: BLE001 - libcst's parser errors have no common base
-                problem = f"{script.path} cannot be parsed: {str(e).splitlines()[0]}"
+            except ParserSyntaxError as e:
+                problem = f"{script.path}:{e.raw_line}: cannot be parsed: {e.message}"
             if translation is not None and translation.upgrade is None:
                 problem = f"{script.path} defines no upgrade(migrate_engine): migrate cannot run it either"
     named = script or entries[0]
