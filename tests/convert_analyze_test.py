@@ -61,7 +61,8 @@ CASES = [
     pytest.param(
         "t.c.a.alter(name='b', type=String(20), nullable=False, server_default='x')\n",
         "with op.batch_alter_table('t') as batch_op:\n"
-        "    batch_op.alter_column('a', new_column_name='b', type_=String(20), nullable=False, server_default='x')\n",
+        "    batch_op.alter_column('a', new_column_name='b', type_=String(20), nullable=False, server_default='x'"
+        ", existing_type=t.c.a.type, existing_nullable=t.c.a.nullable, existing_server_default=t.c.a.server_default)\n",
         id="column-alter"),
     pytest.param(
         "Index('ix', t.c.a, t.c.b, unique=True).create()\n", "op.create_index('ix', 't', ['a', 'b'], unique=True)\n",
@@ -178,7 +179,8 @@ MORE = [
     pytest.param("def inner():\n    t.drop()\ninner()\n", "def inner():\n    op.drop_table('t')\ninner()\n",
                  id="nested-function"),
     pytest.param("t.c.a.rename('b')\n",
-                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.alter_column('a', new_column_name='b')\n",
+                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.alter_column('a', new_column_name='b'"
+                 ", existing_type=t.c.a.type, existing_nullable=t.c.a.nullable, existing_server_default=t.c.a.server_default)\n",
                  id="column-rename"),
     pytest.param("makers[0]('x').create()\nSequence('s').drop(bind=migrate_engine)\n",
                  "makers[0]('x').create(migrate_engine)\nSequence('s').drop(migrate_engine)\n",
@@ -188,9 +190,10 @@ MORE = [
     pytest.param("u = Table('u', meta, autoload=True, autoload_with=other)\n",
                  "u = Table('u', meta, autoload_with=other)\n", id="autoload-with-given"),
     pytest.param("migrate_engine.execute('DELETE FROM %s' % name)\nmigrate_engine.execute('x {}'.format(y))\n"
-                 "migrate_engine.execute(b'raw')\n",
+                 "migrate_engine.execute(b'raw')\nmigrate_engine.execute('a' if x else 'b')\n",
                  "migrate_engine.execute(sa.text('DELETE FROM %s' % name))\n"
-                 "migrate_engine.execute(sa.text('x {}'.format(y)))\nmigrate_engine.execute(b'raw')\n",
+                 "migrate_engine.execute(sa.text('x {}'.format(y)))\nmigrate_engine.execute(b'raw')\n"
+                 "migrate_engine.execute(sa.text('a' if x else 'b'))\n",
                  id="text-forms"),
     pytest.param("for name in names:\n    s = Table(name, meta, autoload=True)\n"
                  "    UniqueConstraint(s.c.a).create()\n",

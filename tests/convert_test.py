@@ -12,6 +12,7 @@ import pytest
 
 from mig_lint.cli import main
 from tests.conftest import write_tree
+from tests.databases import fresh_database
 from tests.schema import snapshot
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "shop"
@@ -39,7 +40,7 @@ def shop(in_tmp):
     return in_tmp / "shop"
 
 
-def test_shop_converts_and_builds_the_schema_migrate_builds(shop, in_tmp, capsys):
+def test_shop_converts_and_loads_in_alembic(shop, in_tmp, capsys):
     assert main(["convert", "shop", "--out", "alembic"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[-7:] == [
@@ -54,21 +55,24 @@ def test_shop_converts_and_builds_the_schema_migrate_builds(shop, in_tmp, capsys
     assert "  222 -> 0222 0222_audit.py: SQL scripts only" in out
     assert json.loads((in_tmp / "alembic/migrate-stamp-map.json").read_text())["216"] == "0216"
     assert main(["check", "alembic"]) == 0
-    capsys.readouterr()
     heads = _alembic(in_tmp / "alembic", "heads")
     assert heads.returncode == 0 and heads.stdout.strip() == "0227 (head)", heads.stderr
     assert _alembic(in_tmp / "alembic", "history").stdout.count(" -> ") == 12
 
-    upgraded = _alembic(in_tmp / "alembic", "-x", f"url=sqlite:///{in_tmp / 'alembic.db'}", "upgrade", "head")
-    assert upgraded.returncode == 0, upgraded.stderr
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_shop_converted_builds_the_schema_migrate_builds(shop, in_tmp, capsys, kind):
     from tests.legacy_env import legacy_python
 
-    migrated = subprocess.run([legacy_python(), "-c", MIGRATE_UPGRADE, f"sqlite:///{in_tmp / 'migrate.db'}",
-                               str(shop), "215"], capture_output=True, text=True)
-    assert migrated.returncode == 0 and migrated.stdout.strip() == "227", migrated.stderr
-    built = snapshot(f"sqlite:///{in_tmp / 'alembic.db'}")
-    assert built == snapshot(f"sqlite:///{in_tmp / 'migrate.db'}")
+    assert main(["convert", "shop", "--out", "alembic"]) == 0
+    with fresh_database(kind, in_tmp) as by_alembic, fresh_database(kind, in_tmp) as by_migrate:
+        upgraded = _alembic(in_tmp / "alembic", "-x", f"url={by_alembic}", "upgrade", "head")
+        assert upgraded.returncode == 0, upgraded.stderr
+        migrated = subprocess.run([legacy_python(), "-c", MIGRATE_UPGRADE, by_migrate, str(shop), "215"],
+                                  capture_output=True, text=True)
+        assert migrated.returncode == 0 and migrated.stdout.strip() == "227", migrated.stderr
+        built = snapshot(by_alembic)
+        assert built == snapshot(by_migrate)
     assert sorted(built) == ["audit", "purchases", "users"]
 
 

@@ -21,7 +21,8 @@ from typing import NoReturn
 import pytest
 
 ENV_VAR = "MIG_LINT_LEGACY_PYTHON"
-REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", "SQLAlchemy==1.4.54", "setuptools<82")
+REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", "SQLAlchemy==1.4.54", "setuptools<82", "psycopg2-binary==2.9.10",
+                "PyMySQL==1.1.1")
 CHECK = "import migrate.versioning.repository"
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".venv-legacy"

@@ -365,8 +365,8 @@ class _Transformer(cst.CSTTransformer):
         elif method == "rename" and kind == "column" and len(call.args) == 1:
             found = self._column_of(subject)
             assert found is not None
-            code = _batch(self._table_name(found[0]),
-                          f"batch_op.alter_column({found[1]}, new_column_name={self._code(call.args[0].value)})")
+            options = [f"new_column_name={self._code(call.args[0].value)}", *self._existing(subject)]
+            code = _batch(self._table_name(found[0]), f"batch_op.alter_column({found[1]}, {', '.join(options)})")
         elif method == "rename" and kind == "index":
             self._refuse(original, "an index rename has no alembic operation: write op.execute per dialect")
             return None
@@ -417,7 +417,14 @@ class _Transformer(cst.CSTTransformer):
                 self._refuse(original, "alter() takes name=, type=, nullable= and server_default= here")
                 return None
             options.append(f"{renames[arg.keyword.value]}={self._code(arg.value)}")
-        return _batch(self._table_name(found[0]), f"batch_op.alter_column({found[1]}, {', '.join(options)})")
+        return _batch(self._table_name(found[0]),
+                      f"batch_op.alter_column({found[1]}, {', '.join(options + self._existing(subject))})")
+
+    def _existing(self, column: cst.BaseExpression) -> list[str]:
+        """What the column is before the change, read from it at run time (MySQL's CHANGE needs it)."""
+        code = self._code(column)
+        return [f"existing_type={code}.type", f"existing_nullable={code}.nullable",
+                f"existing_server_default={code}.server_default"]
 
     def _table_ddl(self, table: cst.BaseExpression, method: str) -> str:
         if method == "drop":
@@ -597,11 +604,13 @@ def _after_docstring(statements: Sequence[cst.BaseStatement]) -> int:
 
 
 def _is_text(node: cst.BaseExpression) -> bool:
-    """A str for sure: a literal, an f-string, `'...' % x`, `'...'.format(...)`, or concatenations."""
+    """A str for sure: a literal, an f-string, `'...' % x`, `'...'.format(...)`, concatenations, `a if c else b`."""
     if isinstance(node, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
         return not (isinstance(node, cst.SimpleString) and node.prefix.lower().startswith("b"))
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Modulo, cst.Add)):
         return _is_text(node.left)
+    if isinstance(node, cst.IfExp):
+        return _is_text(node.body) and _is_text(node.orelse)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
         return _is_text(node.func.value)
     return False
