@@ -310,6 +310,25 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
     return 1 if any(v.status in ("partial", "failed") for v in conversion.versions) else 0
 
 
+@cli.command()
+@click.option("--url", required=True, help="The database (a SQLAlchemy URL).")
+@click.option("--repo", "repository", required=True, type=click.Path(),
+              help="The migrate repository it was built with.")
+@click.option("--alembic", "alembic_dir", required=True, type=click.Path(),
+              help="The converted alembic tree (with its migrate-stamp-map.json).")
+def stamp(url: str, repository: str, alembic_dir: str) -> int:
+    """Stamp a migrate-managed database with the alembic revision its migrate version became."""
+    from mig_lint.db.stamp import stamp as run_stamp
+    from mig_lint.db.stamp import StampError
+
+    try:
+        version, revision = run_stamp(url, repository, alembic_dir)
+    except StampError as e:
+        raise UsageProblem(str(e)) from None
+    click.echo(f"stamped {revision} (migrate version {version}); `alembic upgrade head` goes on from there")
+    return 0
+
+
 def _show_or_write(changes: Sequence[FileChange], diff: bool, dry_run: bool, verb: str = "changed") -> None:
     """Print the diff, or list the changes, or write them and say so."""
     from mig_lint.fix.edits import write_changes

@@ -1,0 +1,1 @@
+"""Commands that touch a database: `stamp` (and, later, `replay` and `verify`)."""
