@@ -292,7 +292,9 @@ def _stopped_base() -> str | None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--dry-run", is_flag=True, help="Report what would be written, and write nothing.")
 @click.option("--force", is_flag=True, help="Replace files that already exist in --out.")
-def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool) -> int:
+@click.option("--onto", metavar="REV", help="Append the converted chain after REV, the head of the alembic tree --out.")
+def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool,
+            onto: str | None) -> int:
     """Turn the migrate REPOSITORY into alembic revisions in --out (exit 1 when some code is left untranslated)."""
     from mig_lint.convert.report import render_json
     from mig_lint.convert.report import render_text
@@ -301,7 +303,7 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
     from mig_lint.convert.repository import write_conversion
 
     try:
-        conversion = plan_conversion(repository, out, scheme, scaffold=not no_scaffold)
+        conversion = plan_conversion(repository, out, scheme, scaffold=not no_scaffold, onto=onto)
         if not dry_run:
             write_conversion(conversion, force)
     except (ConvertError, OSError) as e:

@@ -165,3 +165,51 @@ def test_odd_versions(in_tmp, capsys):
     assert "def upgrade() -> None:\n    raise NotImplementedError('migrate version 1 has no upgrade')\n" in first
     assert main(["convert", "empty", "--out", "out2"]) == 0
     assert capsys.readouterr().out == "converted empty into out2/versions:\n0 versions: nothing to convert.\n"
+
+
+MARK = "import sys\nwith open(sys.argv[1], 'a') as f:\n    f.write('# formatted by the hook\\n')\n"
+
+
+@pytest.fixture
+def existing_tree(shop, in_tmp):
+    write_tree(in_tmp, {
+        "app/alembic.ini": "[alembic]\nscript_location = %(here)s\n\n[post_write_hooks]\nhooks = mark\n"
+                           f"mark.type = exec\nmark.executable = {sys.executable}\n"
+                           f"mark.options = {in_tmp / 'mark.py'} REVISION_SCRIPT_FILENAME\n",
+        "app/env.py": "", "mark.py": MARK,
+        "app/versions/a1_base.py": "revision = 'a1'\ndown_revision = None\n",
+        "app/versions/b2_next.py": "revision = 'b2'\ndown_revision = 'a1'\n",
+    })
+    return in_tmp / "app"
+
+
+def test_onto_appends_after_the_head_of_an_existing_tree(existing_tree, in_tmp, capsys):
+    assert main(["convert", "shop", "--out", "app", "--onto", "b2"]) == 0
+    assert capsys.readouterr().out.startswith("converted shop into app/versions:\n")
+    assert not os.path.exists(in_tmp / "app/script.py.mako")
+    first = (in_tmp / "app/versions/0216_squashed.py").read_text()
+    assert "\ndown_revision = 'b2'\n" in first and first.endswith("# formatted by the hook\n")
+    assert main(["check", "app"]) == 0
+    heads = _alembic(in_tmp / "app", "heads")
+    assert heads.returncode == 0 and heads.stdout.strip() == "0227 (head)", heads.stderr
+
+
+def test_onto_refusals(existing_tree, in_tmp, capsys):
+    def refused(*args):
+        assert main(["convert", "shop", *args]) == 2
+        return capsys.readouterr().err
+
+    assert refused("--out", "app", "--onto", "zz") == "mig-lint: --onto zz: no such revision in app\n"
+    assert refused("--out", "app", "--onto", "a1") == (
+        "mig-lint: --onto a1 is not a head of app (heads: b2): the converted chain would fork the history\n")
+    assert refused("--out", "shop", "--onto", "a1") == "mig-lint: --onto needs --out to be one alembic tree; shop holds 0\n"
+    (in_tmp / "app/versions/x_0217.py").write_text("revision = '0217'\ndown_revision = 'b2'\n")
+    assert refused("--out", "app", "--onto", "0217") == (
+        "mig-lint: revision id 0217 is already used in app: use --revision-ids hex\n")
+
+
+def test_a_failing_post_write_hook_is_reported(existing_tree, in_tmp, capsys):
+    ini = in_tmp / "app/alembic.ini"
+    ini.write_text(ini.read_text().replace("mark.type = exec", "mark.type = nosuch"))
+    assert main(["convert", "shop", "--out", "app", "--onto", "b2"]) == 2
+    assert "mig-lint: app/alembic.ini: a post-write hook failed on the new revisions: " in capsys.readouterr().err

@@ -137,6 +137,7 @@ ALEMBIC_INI = """\
 [alembic]
 script_location = %(here)s
 prepend_sys_path = .
+path_separator = os
 sqlalchemy.url = sqlite:///app.db
 
 [loggers]

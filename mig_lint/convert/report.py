@@ -12,7 +12,7 @@ from mig_lint.convert.repository import handoff_block
 def render_text(conversion: Conversion, written: bool = True) -> str:
     """One line per version, the untranslated constructs under it, a summary, the handoff block."""
     verb = "converted" if written else "would convert"
-    lines = [f"{verb} {conversion.repository} into {conversion.out}/versions:"]
+    lines = [f"{verb} {conversion.repository} into {conversion.versions_folder}:"]
     for version in conversion.versions:
         detail = {"translated": f"{version.operations} migrate construct(s) rewritten",
                   "partial": "partly: kept under NotImplementedError",
@@ -41,7 +41,7 @@ def render_json(conversion: Conversion) -> str:
         "out": conversion.out,
         "versions": [
             {
-                "version": v.number, "revision": v.revision, "file": f"{conversion.out}/versions/{v.file}",
+                "version": v.number, "revision": v.revision, "file": f"{conversion.versions_folder}/{v.file}",
                 "status": v.status, "sources": list(v.sources), "operations": v.operations,
                 "unsupported": [{"path": v.sources[0], "line": u.line, "construct": u.construct, "reason": u.reason}
                                 for u in v.unsupported],

@@ -1,6 +1,8 @@
 """`mig-lint convert`: a migrate repository read, each version translated, the alembic tree planned."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -8,6 +10,7 @@ import secrets
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from libcst import ParserSyntaxError
 
@@ -57,6 +60,8 @@ class Conversion:
     files: tuple[tuple[str, str], ...]
     versions: tuple[VersionReport, ...]
     stamp_map: tuple[tuple[int, str], ...]
+    versions_folder: str = ""
+    appended: bool = False  # written into an existing tree (--onto)
 
 
 def split_sql(text: str) -> list[str]:
@@ -72,8 +77,14 @@ def revision_id(number: int, scheme: str) -> str:
     return secrets.token_hex(6) if scheme == "hex" else str(number).zfill(4)
 
 
-def plan_conversion(repository: str, out: str, scheme: str = "number", scaffold: bool = True) -> Conversion:
-    """Read and translate every version; nothing is written."""
+def plan_conversion(
+    repository: str, out: str, scheme: str = "number", scaffold: bool = True, onto: str | None = None
+) -> Conversion:
+    """Read and translate every version; nothing is written.
+
+    With `onto`, `out` is an existing alembic tree and the converted chain follows its
+    head `onto` in its versions folder (no scaffold is written).
+    """
     if not os.path.isfile(os.path.join(repository, "migrate.cfg")):
         raise ConvertError(f"{display_path(repository)} is not a migrate repository (it has no migrate.cfg)")
     tree = read_migrate_tree(repository)
@@ -86,24 +97,47 @@ def plan_conversion(repository: str, out: str, scheme: str = "number", scaffold:
     files: list[tuple[str, str]] = []
     reports: list[VersionReport] = []
     stamp: list[tuple[int, str]] = []
-    down: str | None = None
+    versions, taken = (os.path.join(out, "versions"), set()) if onto is None else _existing_tree(out, onto)
+    down: str | None = onto
     for number in sorted(grouped):
         entries = [e for e in grouped[number] if e.kind in ("py", "sql")]
         if not entries:
             continue
         revision = revision_id(number, scheme)
+        if revision in taken:
+            raise ConvertError(f"revision id {revision} is already used in {display_path(out)}: "
+                               "use --revision-ids hex")
         source, report = _version(number, revision, down, entries, dates)
-        path = os.path.join(out, "versions", report.file)
+        path = os.path.join(versions, report.file)
         files.append((path, render_revision(source)))
         reports.append(report)
         stamp.append((number, revision))
         down = revision
-    if scaffold:
+    if scaffold and onto is None:
         files[:0] = [(os.path.join(out, "alembic.ini"), ALEMBIC_INI), (os.path.join(out, "env.py"), ENV_PY),
                      (os.path.join(out, "script.py.mako"), SCRIPT_MAKO)]
     files.append((os.path.join(out, "migrate-stamp-map.json"),
                   json.dumps({str(n): r for n, r in stamp}, indent=2) + "\n"))
-    return Conversion(display_path(repository), display_path(out), tuple(files), tuple(reports), tuple(stamp))
+    return Conversion(display_path(repository), display_path(out), tuple(files), tuple(reports), tuple(stamp),
+                      display_path(versions), onto is not None)
+
+
+def _existing_tree(out: str, onto: str) -> tuple[str, set[str]]:
+    """The versions folder of the alembic tree at `out`, and its revision ids; `onto` must be its head."""
+    from mig_lint.discover import discover
+    from mig_lint.graph import build_graph
+    from mig_lint.sources import read_tree
+
+    specs = [spec for spec in discover([out], ()) if spec.format == "alembic"]
+    if len(specs) != 1:
+        raise ConvertError(f"--onto needs --out to be one alembic tree; {display_path(out)} holds {len(specs)}")
+    graph = build_graph(read_tree(specs[0], ()))
+    if onto not in graph.revisions:
+        raise ConvertError(f"--onto {onto}: no such revision in {graph.tree.path}")
+    if onto not in graph.heads:
+        raise ConvertError(f"--onto {onto} is not a head of {graph.tree.path} (heads: {', '.join(graph.heads)}): "
+                           "the converted chain would fork the history")
+    return specs[0].version_locations[0], set(graph.revisions)
 
 
 def _version(
@@ -176,10 +210,10 @@ def write_conversion(conversion: Conversion, force: bool) -> None:
     from mig_lint.atomic import write_atomically
 
     planned = {os.path.abspath(path) for path, _text in conversion.files}
-    versions = os.path.join(conversion.out, "versions")
+    versions = conversion.versions_folder
     others = sorted(n for n in (os.listdir(versions) if os.path.isdir(versions) else [])
                     if n.endswith(".py") and os.path.abspath(os.path.join(versions, n)) not in planned)
-    if others:
+    if others and not conversion.appended:
         raise ConvertError(f"{display_path(versions)} holds revisions this conversion does not write "
                            f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}): they would join the "
                            "converted chain; remove them or choose another --out")
@@ -189,6 +223,28 @@ def write_conversion(conversion: Conversion, force: bool) -> None:
                            "use --force to replace them, or another --out")
     for path, text in conversion.files:
         write_atomically(path, text.encode("utf-8"), make_folder=True)
+    run_post_write_hooks(conversion)
+
+
+def run_post_write_hooks(conversion: Conversion) -> None:
+    """The tree's post-write hooks (black, ruff... in its alembic.ini), run on each new revision as alembic would."""
+    ini = os.path.join(conversion.out, "alembic.ini")
+    if not os.path.isfile(ini):
+        return
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from alembic.script import write_hooks
+    from alembic.util import CommandError
+
+    try:
+        script = ScriptDirectory.from_config(Config(ini))
+        hooks: Any = getattr(script, "hooks", None) or getattr(script, "hook_config", None)  # alembic >=1.16 / older
+        with contextlib.redirect_stdout(io.StringIO()):  # alembic says "Running post write hook" for each
+            for path, _text in conversion.files if hooks else ():
+                if os.path.dirname(os.path.abspath(path)) == os.path.abspath(conversion.versions_folder):
+                    write_hooks._run_hooks(path, hooks)
+    except CommandError as e:
+        raise ConvertError(f"{display_path(ini)}: a post-write hook failed on the new revisions: {e}") from None
 
 
 def handoff_block(conversion: Conversion) -> str:
