@@ -35,21 +35,25 @@ CASES = [
     pytest.param("t.drop()\n", "op.drop_table('t')\n", id="table-drop"),
     pytest.param("t.rename('u')\n", "op.rename_table('t', 'u')\n", id="table-rename"),
     pytest.param(
-        "Column('c', Integer).create(t)\n", "op.add_column('t', Column('c', Integer))\n", id="column-create"),
+        "Column('c', Integer).create(t)\n",
+        "op.add_column('t', Column('c', Integer))\nt.append_column(Column('c', Integer))\n", id="column-create"),
     pytest.param(
-        "t.create_column(Column('c', Integer))\n", "op.add_column('t', Column('c', Integer))\n",
-        id="create-column"),
+        "t.create_column(Column('c', Integer))\n",
+        "op.add_column('t', Column('c', Integer))\nt.append_column(Column('c', Integer))\n", id="create-column"),
     pytest.param(
         "c = Column('c', Integer, default=7)\nc.create(t, populate_default=True)\n",
-        "c = Column('c', Integer, default=7)\nop.add_column('t', c)\n"
+        "c = Column('c', Integer, default=7)\nop.add_column('t', Column('c', Integer, default=7))\n"
+        "t.append_column(c)\n"
         "op.execute(sa.table('t', sa.column('c')).update().values({'c': 7}))\n",
         id="column-create-populate-default"),
     pytest.param(
         "Column('c', Integer, default=7).create(t, populate_default=False)\n",
-        "op.add_column('t', Column('c', Integer, default=7))\n", id="column-create-no-populate"),
+        "op.add_column('t', Column('c', Integer, default=7))\nt.append_column(Column('c', Integer, default=7))\n",
+        id="column-create-no-populate"),
     pytest.param(
         "Column('c', Integer).create(t, index_name='ix_c', unique_name='uq_c')\n",
-        "op.add_column('t', Column('c', Integer))\nop.create_index('ix_c', 't', ['c'])\n"
+        "op.add_column('t', Column('c', Integer))\nt.append_column(Column('c', Integer))\n"
+        "op.create_index('ix_c', 't', ['c'])\n"
         "with op.batch_alter_table('t') as batch_op:\n    batch_op.create_unique_constraint('uq_c', ['c'])\n",
         id="column-create-index-unique"),
     pytest.param(
@@ -174,10 +178,13 @@ MORE = [
                  id="a-table-from-a-helper"),
     pytest.param("Column(colname, Integer, default=0).create(t)\n",
                  "op.add_column('t', Column(colname, Integer, default=0))\n"
+                 "t.append_column(Column(colname, Integer, default=0))\n"
                  "op.execute(sa.table('t', sa.column(colname)).update().values({colname: 0}))\n",
                  id="column-with-a-computed-name"),
     pytest.param("def inner():\n    t.drop()\ninner()\n", "def inner():\n    op.drop_table('t')\ninner()\n",
                  id="nested-function"),
+    pytest.param("t.create_column(make_column())\n", "op.add_column('t', make_column())\n",
+                 id="create-column-of-a-column-made-elsewhere"),
     pytest.param("t.c.a.rename('b')\n",
                  "with op.batch_alter_table('t') as batch_op:\n    batch_op.alter_column('a', new_column_name='b'"
                  ", existing_type=t.c.a.type, existing_nullable=t.c.a.nullable, existing_server_default=t.c.a.server_default)\n",

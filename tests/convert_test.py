@@ -213,3 +213,25 @@ def test_a_failing_post_write_hook_is_reported(existing_tree, in_tmp, capsys):
     ini.write_text(ini.read_text().replace("mark.type = exec", "mark.type = nosuch"))
     assert main(["convert", "shop", "--out", "app", "--onto", "b2"]) == 2
     assert "mig-lint: app/alembic.ini: a post-write hook failed on the new revisions: " in capsys.readouterr().err
+
+
+def test_a_generated_repository_builds_the_same_schema(in_tmp, capsys):
+    """The benchmark's generated repository (tables, column changes, foreign keys, data
+    migrations, SQL scripts, placeholders), 40 versions, on SQLite."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        from bench_convert import generate
+    finally:
+        sys.path.pop(0)
+    from tests.legacy_env import legacy_python
+
+    generate(in_tmp, 40)
+    assert main(["convert", "repo", "--out", "out"]) == 0
+    capsys.readouterr()
+    upgraded = _alembic(in_tmp / "out", "-x", f"url=sqlite:///{in_tmp / 'a.db'}", "upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    migrated = subprocess.run([legacy_python(), "-c", MIGRATE_UPGRADE, f"sqlite:///{in_tmp / 'm.db'}", "repo", "215"],
+                              capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    built = snapshot(f"sqlite:///{in_tmp / 'a.db'}")
+    assert built == snapshot(f"sqlite:///{in_tmp / 'm.db'}") and len(built) == 24

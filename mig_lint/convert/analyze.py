@@ -391,8 +391,13 @@ class _Transformer(cst.CSTTransformer):
             return None
         table = self._table_name(table_arg.value)
         column_code = self._code(column)
-        lines = [f"op.add_column({table}, {column_code})"]
         definition = self._resolve(column)
+        if _call_name(definition) == "Column":
+            # migrate adds the column to the table object too, and later code reads it there
+            lines = [f"op.add_column({table}, {self._code(definition)})",
+                     f"{self._code(table_arg.value)}.append_column({column_code})"]
+        else:
+            lines = [f"op.add_column({table}, {column_code})"]
         default = _keyword(definition, "default") if isinstance(definition, cst.Call) else None
         populate = _keyword(call, "populate_default")
         if default is not None and not (populate and self._code(populate.value) == "False"):
