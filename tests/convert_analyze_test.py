@@ -136,12 +136,14 @@ def test_imports_and_signatures():
     ("body", "reason"),
     (
         pytest.param("Index('ix', t.c.a).rename('iy')\n", "an index rename has no alembic operation", id="index-rename"),
-        pytest.param("t.c.a.alter(Column('a', Integer))\n", "alter() takes name=", id="alter-with-a-column"),
+        pytest.param("t.c.a.alter(Column('a', Integer))\n", "alter() with a new Column", id="alter-with-a-column"),
+        pytest.param("t.c.a.alter(primary_key=True)\n", "alter(primary_key=...) has no alembic", id="alter-key"),
         pytest.param("Column('c', Integer).create()\n", "without the table", id="column-without-table"),
         pytest.param("CheckConstraint('a > 0', table=t).create()\n", "without a name=", id="check-without-name"),
-        pytest.param("ForeignKeyConstraint(cols, refs).create()\n", "table and columns", id="fk-unknown-columns"),
-        pytest.param("u = Table('u', meta, autoload=True)\n"
-                     "ForeignKeyConstraint([t.c.u_id], refs).create()\n", "refcolumns", id="fk-unknown-refcolumns"),
+        pytest.param("ForeignKeyConstraint(cols).create()\n", "needs its columns and refcolumns", id="fk-no-refcolumns"),
+        pytest.param("ForeignKeyConstraint([t.c.a]).create()\n", "needs its columns and refcolumns",
+                     id="fk-columns-only"),
+        pytest.param("UniqueConstraint(*cols).create()\n", "table and columns", id="unique-computed"),
     ),
 )
 def test_unsupported(body, reason):
@@ -183,6 +185,24 @@ MORE = [
                  id="column-with-a-computed-name"),
     pytest.param("def inner():\n    t.drop()\ninner()\n", "def inner():\n    op.drop_table('t')\ninner()\n",
                  id="nested-function"),
+    pytest.param("t.c.id.alter(String(36), default=new_id)\nt.c.x.alter('y', Integer, autoincrement=True)\n",
+                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.alter_column('id', type_=String(36)"
+                 ", existing_type=t.c.id.type, existing_nullable=t.c.id.nullable"
+                 ", existing_server_default=t.c.id.server_default)\n"
+                 "with op.batch_alter_table('t') as batch_op:\n    batch_op.alter_column('x', new_column_name='y'"
+                 ", type_=Integer, autoincrement=True, existing_type=t.c.x.type, existing_nullable=t.c.x.nullable"
+                 ", existing_server_default=t.c.x.server_default)\n",
+                 id="alter-positional-name-and-type"),
+    pytest.param("fk = ForeignKeyConstraint(columns=cols(t), refcolumns=refs, name=n)\nfk.drop()\n"
+                 "ForeignKeyConstraint(cols(t), refs, ondelete='CASCADE').create()\n",
+                 "fk = ForeignKeyConstraint(columns=cols(t), refcolumns=refs, name=n)\n"
+                 "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
+                 "    batch_op.drop_constraint(n, type_='foreignkey')\n"
+                 "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
+                 "    batch_op.create_foreign_key(f\"{list(cols(t))[0].table.name}_{list(cols(t))[0].name}_fkey\", "
+                 "list(refs)[0].table.name, [c.name for c in list(cols(t))], [c.name for c in list(refs)], "
+                 "ondelete='CASCADE')\n",
+                 id="foreign-key-with-computed-columns"),
     pytest.param("t.create_column(make_column())\n", "op.add_column('t', make_column())\n",
                  id="create-column-of-a-column-made-elsewhere"),
     pytest.param("t.c.a.rename('b')\n",

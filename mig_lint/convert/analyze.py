@@ -412,16 +412,26 @@ class _Transformer(cst.CSTTransformer):
         return "\n".join(lines)
 
     def _alter(self, original: cst.BaseExpression, subject: cst.BaseExpression, call: cst.Call) -> str | None:
+        """`alter(...)` as migrate reads it: a string is the new name, another positional the new type."""
         found = self._column_of(subject)
         assert found is not None
         renames = {"name": "new_column_name", "type": "type_", "nullable": "nullable",
-                   "server_default": "server_default"}
+                   "server_default": "server_default", "autoincrement": "autoincrement"}
         options = []
         for arg in call.args:
-            if arg.keyword is None or arg.keyword.value not in renames:
-                self._refuse(original, "alter() takes name=, type=, nullable= and server_default= here")
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == "default":
+                continue  # a Python-side default: nothing in the database changes
+            if keyword is None and _call_name(arg.value) == "Column":
+                self._refuse(original, "alter() with a new Column: write the changes as name=, type=, nullable=")
                 return None
-            options.append(f"{renames[arg.keyword.value]}={self._code(arg.value)}")
+            if keyword is None:
+                keyword = "name" if isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) else "type"
+            if keyword not in renames:
+                self._refuse(original, f"alter({keyword}=...) has no alembic alter_column option: "
+                             "keys and uniqueness change with create_primary_key / create_unique_constraint")
+                return None
+            options.append(f"{renames[keyword]}={self._code(arg.value)}")
         return _batch(self._table_name(found[0]),
                       f"batch_op.alter_column({found[1]}, {', '.join(options + self._existing(subject))})")
 
@@ -468,6 +478,8 @@ class _Transformer(cst.CSTTransformer):
         columns, refcolumns = self._constraint_columns(definition, kind)
         table_arg = _keyword(definition, "table")
         table_expr = table_arg.value if table_arg is not None else (columns[0][0] if columns and columns[0] else None)
+        if kind == "foreignkey" and (table_expr is None or not refcolumns or None in columns + refcolumns):
+            return self._computed_foreign_key(original, definition, method)
         if table_expr is None or any(c is None for c in columns):
             self._refuse(original, "the constraint's table and columns must be `table.c.name` or table= with names")
             return None
@@ -481,9 +493,6 @@ class _Transformer(cst.CSTTransformer):
         if method == "drop":
             return _batch(table, f"batch_op.drop_constraint({name}, type_={kind!r})")
         if kind == "foreignkey":
-            if not refcolumns or any(c is None for c in refcolumns):
-                self._refuse(original, "refcolumns must be `table.c.name`")
-                return None
             referred = self._table_name(refcolumns[0][0])  # type: ignore[index]
             options = ("ondelete", "onupdate", "deferrable", "initially")
             extra = [self._arg(a) for a in definition.args
@@ -499,6 +508,27 @@ class _Transformer(cst.CSTTransformer):
             sqltext = _positional(definition)
             call = f"batch_op.create_check_constraint({name}, {self._code(sqltext[0].value)})"
         return _batch(table, call)
+
+    def _computed_foreign_key(self, original: cst.BaseExpression, call: cst.Call, method: str) -> str | None:
+        """A foreign key whose columns are computed (`columns=_columns(table, names)`): named at run time."""
+        positional = [a.value for a in _positional(call)]
+        columns = _keyword(call, "columns")
+        refcolumns = _keyword(call, "refcolumns")
+        source = columns.value if columns else (positional[0] if positional else None)
+        target = refcolumns.value if refcolumns else (positional[1] if len(positional) > 1 else None)
+        if source is None or target is None:
+            self._refuse(original, "a foreign key needs its columns and refcolumns")
+            return None
+        cols, refs = f"list({self._code(source)})", f"list({self._code(target)})"
+        table = f"{cols}[0].table.name"
+        name_arg = _keyword(call, "name")
+        name = self._code(name_arg.value) if name_arg is not None else f'f"{{{table}}}_{{{cols}[0].name}}_fkey"'
+        if method == "drop":
+            return _batch(table, f"batch_op.drop_constraint({name}, type_='foreignkey')")
+        options = ("ondelete", "onupdate", "deferrable", "initially")
+        extra = [self._arg(a) for a in call.args if a.keyword is not None and a.keyword.value in options]
+        arguments = [name, f"{refs}[0].table.name", f"[c.name for c in {cols}]", f"[c.name for c in {refs}]", *extra]
+        return _batch(table, f"batch_op.create_foreign_key({', '.join(arguments)})")
 
     def _constraint_columns(
         self, call: cst.Call, kind: str
