@@ -1,0 +1,1 @@
+"""`mig-lint convert`: a sqlalchemy-migrate repository to alembic revisions (analyze -> render)."""
