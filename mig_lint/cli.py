@@ -172,7 +172,7 @@ def _head_line(head: HeadFile, written: bool) -> str:
 @click.option("--base", metavar="REF",
               help="First move this branch's migrations above REF's (rebase alembic, renumber migrate).")
 def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool, base: str | None) -> int:
-    """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files).
+    """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files or errors remain).
 
     With --base, or inside a merge or rebase that git stopped, this branch's migrations
     are first moved above the base branch's; then header lines and head files are fixed.

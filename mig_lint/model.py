@@ -53,7 +53,7 @@ class DocField:
 class Problem:
     """Why a file could not be read as a script.
 
-    kind: unreadable, binary, encoding, empty, syntax, too-large, symlink-loop.
+    kind: unreadable, binary, encoding, empty, syntax, symlink-loop.
     """
 
     kind: str
@@ -166,7 +166,8 @@ class Tree:
 
     `script_hits` holds the per-script rules' hits (by code) and `ignores` the inline
     ignores (by path), computed as each script was read or recalled with its record
-    from the cache, so that a warm run need not rebuild every script.
+    from the cache, so that a warm run need not rebuild every script. A tree read
+    without a `ScriptCache` (the gate's base branch, `convert`) leaves both empty.
     """
 
     path: str

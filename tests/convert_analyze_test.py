@@ -194,10 +194,16 @@ MORE = [  # forms real scripts use beyond the rows of docs/convert.md
                  "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
                  "    batch_op.drop_constraint(n, type_='foreignkey')\n"
                  "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
-                 "    batch_op.create_foreign_key(f\"{list(cols(t))[0].table.name}_{list(cols(t))[0].name}_fkey\", "
+                 "    batch_op.create_foreign_key('_'.join([list(cols(t))[0].table.name, list(cols(t))[0].name, 'fkey']), "
                  "list(refs)[0].table.name, [c.name for c in list(cols(t))], [c.name for c in list(refs)], "
                  "ondelete='CASCADE')\n",
                  id="foreign-key-with-computed-columns"),
+    pytest.param("UniqueConstraint('a', table=meta.tables[\"t\"]).create()\n",
+                 "with op.batch_alter_table(meta.tables[\"t\"].name) as batch_op:\n"
+                 "    batch_op.create_unique_constraint('_'.join([meta.tables[\"t\"].name, 'a', 'key']), ['a'])\n",
+                 id="autoname-with-quotes-inside"),
+    pytest.param("t.create(checkfirst=True)\nu = Table('u', meta, autoload=False)\n",
+                 "t.create(migrate_engine, checkfirst=True)\nu = Table('u', meta)\n", id="keywords-kept-autoload-false"),
     pytest.param("t.create_column(make_column())\n", "op.add_column('t', make_column())\n",
                  id="create-column-of-a-column-made-elsewhere"),
     pytest.param("t.c.a.rename('b')\n",
@@ -221,15 +227,16 @@ MORE = [  # forms real scripts use beyond the rows of docs/convert.md
                  "    UniqueConstraint(s.c.a).create()\n",
                  "for name in names:\n    s = Table(name, meta, autoload_with=migrate_engine)\n"
                  "    with op.batch_alter_table(s.name) as batch_op:\n"
-                 "        batch_op.create_unique_constraint(f\"{s.name}_a_key\", ['a'])\n",
+                 "        batch_op.create_unique_constraint('_'.join([s.name, 'a', 'key']), ['a'])\n",
                  id="autoname-of-a-computed-table"),
 ]
 
 
 @pytest.mark.parametrize(("before", "after"), CASES + MORE)
 def test_mapping(before, after):
-    """A construct in a migrate `upgrade`, and what it becomes (after the same preamble)."""
+    """A construct in a migrate `upgrade`, and what it becomes (after the same preamble); it compiles."""
     assert _upgrade(before) == _after(after)
+    compile("def upgrade():\n" + _after(after), "<converted>", "exec")
 
 
 def test_helpers_reflect_with_their_engine_or_alembics():
@@ -255,3 +262,9 @@ def test_constraint_classes_through_migrate_modules():
         "    Table('t', meta, constraint.UniqueConstraint('a'), migrate.PrimaryKeyConstraint('id'))\n")
     assert translation.sqlalchemy_names == ("PrimaryKeyConstraint", "UniqueConstraint")
     assert "    Table('t', meta, UniqueConstraint('a'), PrimaryKeyConstraint('id'))\n" in translation.upgrade
+
+
+def test_a_function_on_one_line():
+    translation = translate("def upgrade(migrate_engine): pass\ndef downgrade(migrate_engine): migrate_engine.x()\n")
+    assert translation.placeholder and translation.upgrade == "    pass\n"
+    assert translation.downgrade == "    migrate_engine = op.get_bind()\n    migrate_engine.x()\n"

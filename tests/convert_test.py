@@ -235,3 +235,22 @@ def test_a_generated_repository_builds_the_same_schema(in_tmp, capsys):
     assert migrated.returncode == 0, migrated.stderr
     built = snapshot(f"sqlite:///{in_tmp / 'a.db'}")
     assert built == snapshot(f"sqlite:///{in_tmp / 'm.db'}") and len(built) == 24
+
+
+def test_future_imports_stay_first_and_untranslated_code_is_named_in_its_script(in_tmp, capsys, monkeypatch):
+    import mig_lint.convert.repository as repository
+
+    monkeypatch.setattr(repository.secrets, "token_hex", lambda n: "123456789012")
+    write_tree(in_tmp, {
+        "repo/migrate.cfg": CFG,
+        "repo/versions/015_mysql_upgrade.sql": "SELECT 1;\n",
+        "repo/versions/015_quote.py": "from __future__ import print_function\nfrom sqlalchemy import *\n"
+                                      "from migrate import *\n\n\ndef upgrade(migrate_engine):\n"
+                                      "    t = Table('t', MetaData(), autoload=True)\n"
+                                      "    Index('a', t.c.a).rename('b')\n",
+    })
+    assert main(["convert", "repo", "--out", "out", "--revision-ids", "hex"]) == 1
+    assert "      repo/versions/015_quote.py:8: Index('a', t.c.a).rename('b')" in capsys.readouterr().out
+    text = (in_tmp / "out/versions/0015_123456789012_quote.py").read_text()
+    compile(text, "0015_quote.py", "exec")
+    assert "(repo/versions/015_quote.py:8)" in text

@@ -110,10 +110,16 @@ def _does_nothing(module: cst.Module, name: str) -> bool:
     for statement in module.body:
         if _is_function(statement, (name,)):
             assert isinstance(statement, cst.FunctionDef)
-            body = statement.body
-            assert isinstance(body, cst.IndentedBlock)
-            return all(_is_inert(s) for s in body.body)
+            return all(_is_inert(s) for s in _indented(statement.body).body)
     return True
+
+
+def _indented(body: cst.BaseSuite) -> cst.IndentedBlock:
+    """A function's body as a block (`def upgrade(migrate_engine): pass` has it on one line)."""
+    if isinstance(body, cst.IndentedBlock):
+        return body
+    assert isinstance(body, cst.SimpleStatementSuite)
+    return cst.IndentedBlock(body=[cst.SimpleStatementLine(body=body.body)])
 
 
 def _is_inert(statement: cst.BaseStatement) -> bool:
@@ -293,8 +299,7 @@ class _Transformer(cst.CSTTransformer):
         scope = self._scopes.pop()
         if self._scopes or original.name.value not in ("upgrade", "downgrade"):
             return updated
-        body = updated.body
-        assert isinstance(body, cst.IndentedBlock)
+        body = _indented(updated.body)
         statements = list(body.body)
         if scope.engine and _uses_name(body, scope.engine):
             statements.insert(_after_docstring(statements),
@@ -378,8 +383,8 @@ class _Transformer(cst.CSTTransformer):
             code = self._constraint_ddl(original, subject, method)
         elif method in ("create_all", "drop_all") and not call.args:
             code = f"{self._code(subject)}.{method}({engine})"
-        elif method in ("create", "drop") and not call.args:
-            code = f"{self._code(subject)}.{method}({engine})"
+        elif method in ("create", "drop") and all(a.keyword is not None for a in call.args):
+            code = f"{self._code(subject)}.{method}({', '.join([engine, *(self._arg(a) for a in call.args)])})"
         if code is not None:
             self._done(original, code.splitlines()[-1].strip())
         return code
@@ -522,7 +527,8 @@ class _Transformer(cst.CSTTransformer):
         cols, refs = f"list({self._code(source)})", f"list({self._code(target)})"
         table = f"{cols}[0].table.name"
         name_arg = _keyword(call, "name")
-        name = self._code(name_arg.value) if name_arg is not None else f'f"{{{table}}}_{{{cols}[0].name}}_fkey"'
+        name = (self._code(name_arg.value) if name_arg is not None
+                else _autoname("foreignkey", table, [f"{cols}[0].name"]) or "")
         if method == "drop":
             return _batch(table, f"batch_op.drop_constraint({name}, type_='foreignkey')")
         options = ("ondelete", "onupdate", "deferrable", "initially")
@@ -573,7 +579,7 @@ class _Transformer(cst.CSTTransformer):
             if autoload is not None:
                 has_with = _keyword(updated, "autoload_with") is not None
                 args = [a for a in updated.args if a is not autoload]
-                if not has_with:
+                if not has_with and self._code(autoload.value) != "False":
                     args.append(cst.Arg(cst.parse_expression(self._engine()), keyword=cst.Name("autoload_with"),
                                         equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
                 self._done(original, "Table(..., autoload_with=...)")
@@ -674,7 +680,7 @@ def _autoname(kind: str, table: str, columns: Sequence[str]) -> str | None:
         parts = [table, columns[0], "'fkey'" if kind == "foreignkey" else "'key'"]
     if all(_is_literal(p) for p in parts):
         return repr("_".join(p[1:-1] for p in parts))
-    return 'f"' + "_".join(p[1:-1] if _is_literal(p) else "{" + p + "}" for p in parts) + '"'
+    return f"'_'.join([{', '.join(parts)}])"  # any expression, on any Python (no nested f-string quotes)
 
 
 def _is_literal(code: str) -> bool:

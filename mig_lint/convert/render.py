@@ -22,6 +22,7 @@ class RevisionSource:
     down_revision: str | None
     message: str
     sources: tuple[str, ...]  # the migrate files, as shown
+    script: str | None  # the Python script among them
     translation: Translation | None  # None: no Python script, or one that could not be parsed
     python_problem: str | None  # why the Python script could not be translated at all
     sql: SqlScripts
@@ -39,6 +40,7 @@ def slug(name: str, dialect: str | None = None) -> str:
 def render_revision(source: RevisionSource) -> str:
     """The revision file's text."""
     translation = source.translation
+    module_lines = translation.module.strip("\n").splitlines() if translation is not None else []
     header = [
         f'"""{source.message}',
         "",
@@ -49,12 +51,13 @@ def render_revision(source: RevisionSource) -> str:
         f"Converted by mig-lint convert from migrate version {source.number}:",
         *[f"{name}" for name in source.sources],
         '"""',
+        *[line for line in module_lines if line.startswith("from __future__ ")],  # must come first
         "from alembic import op",
         "import sqlalchemy as sa",
     ]
     if translation is not None and translation.sqlalchemy_names:
         header.append(f"from sqlalchemy import {', '.join(translation.sqlalchemy_names)}")
-    module = translation.module.strip("\n") if translation is not None else ""
+    module = "\n".join(line for line in module_lines if not line.startswith("from __future__ "))
     parts = ["\n".join(header) + ("\n" + module if module else "")]
     parts.append(
         "# revision identifiers, used by Alembic.\n"
@@ -122,7 +125,7 @@ def _python_body(name: str, source: RevisionSource) -> list[str]:
         return [text]
     first = refused[0]
     message = (f"mig-lint convert could not translate {first.construct!r} "
-               f"({source.sources[0]}:{first.line}): {first.reason}")
+               f"({source.script}:{first.line}): {first.reason}")
     kept = textwrap.indent(textwrap.dedent(text), "    # ", lambda line: True)
     return [f"    raise NotImplementedError({message!r})", "    # The code as converted so far:", kept]
 

@@ -20,7 +20,7 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
                   "failed": version.problem or ""}[version.status]
         lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}")
         for item in version.unsupported:
-            lines.append(f"      {version.sources[0]}:{item.line}: {item.construct}: {item.reason}")
+            lines.append(f"      {version.script}:{item.line}: {item.construct}: {item.reason}")
     counts = Counter(v.status for v in conversion.versions)
     summary = ", ".join(f"{counts[s]} {s}" for s in ("translated", "partial", "sql-only", "placeholder", "failed")
                         if counts[s])
@@ -43,7 +43,7 @@ def render_json(conversion: Conversion) -> str:
             {
                 "version": v.number, "revision": v.revision, "file": f"{conversion.versions_folder}/{v.file}",
                 "status": v.status, "sources": list(v.sources), "operations": v.operations,
-                "unsupported": [{"path": v.sources[0], "line": u.line, "construct": u.construct, "reason": u.reason}
+                "unsupported": [{"path": v.script, "line": u.line, "construct": u.construct, "reason": u.reason}
                                 for u in v.unsupported],
                 "problem": v.problem,
             }

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +45,7 @@ class VersionReport:
     file: str
     status: str  # translated, partial, sql-only, placeholder, failed
     sources: tuple[str, ...]
+    script: str | None  # the Python script among the sources
     operations: int
     unsupported: tuple[Unsupported, ...]
     problem: str | None = None
@@ -165,12 +165,13 @@ def _version(
     named = script or entries[0]
     words = slug(named.name, named.dialect)
     message = (words or f"version {number}").replace("_", " ")
-    file = f"{str(number).zfill(4)}_{'' if revision.isdigit() else revision + '_'}{words or 'version'}.py"
+    file = f"{str(number).zfill(4)}_{'' if revision == str(number).zfill(4) else revision + '_'}{words or 'version'}.py"
     sources = tuple(e.path for e in entries)
     status = _status(translation, problem, sql)
-    source = RevisionSource(number, revision, down, message, sources, translation, problem, sql,
+    shown = script.path if script else None
+    source = RevisionSource(number, revision, down, message, sources, shown, translation, problem, sql,
                             dates.get(os.path.basename(named.path)))
-    report = VersionReport(number, revision, file, status, sources,
+    report = VersionReport(number, revision, file, status, sources, shown,
                            len(translation.operations) if translation else 0,
                            translation.unsupported if translation else (), problem)
     return source, report
@@ -190,14 +191,16 @@ def _status(translation: Translation | None, problem: str | None, sql: dict[tupl
 
 def _first_commit_dates(folder: str) -> dict[str, str]:
     """Each file's first commit date (`git log`), by name; {} outside a git work tree."""
+    from mig_lint.sources.git import GitError
+    from mig_lint.sources.git import run_git
+
     try:
-        done = subprocess.run(["git", "-C", folder, "log", "--diff-filter=A", "--format=%x00%ai", "--name-only",
-                               "--", "."], capture_output=True, text=True, check=False)
-    except OSError:  # pragma: no cover (git is missing)
+        log = run_git(folder, "log", "--diff-filter=A", "--format=%x00%ai", "--name-only", "--", ".")
+    except GitError:
         return {}
     dates: dict[str, str] = {}
     date = ""
-    for line in done.stdout.splitlines():
+    for line in log.decode("utf-8", "surrogateescape").splitlines():
         if line.startswith("\0"):
             date = line[1:]
         elif line.strip():

@@ -12,7 +12,6 @@ import glob
 import json
 import os
 import re
-import subprocess
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ from mig_lint.model import MigrateEntry
 from mig_lint.model import SLOTS
 from mig_lint.rules.migrate import by_number
 from mig_lint.sources.files import read_text
+from mig_lint.sources.git import GitError
+from mig_lint.sources.git import run_git
 from mig_lint.sources.paths import display_path
 
 TEST_PREFIXES = ("_check_{version}", "_pre_upgrade_{version}", "_post_downgrade_{version}")
@@ -179,16 +180,17 @@ def apply_renames(renames: Sequence[Rename]) -> None:
     """Rename the files: `git mv` for tracked files, a plain rename otherwise."""
     for rename in renames:
         if _tracked(rename.source):
-            subprocess.run(["git", "mv", rename.source, rename.target], check=True, capture_output=True)
+            run_git(".", "mv", rename.source, rename.target)  # GitError (exit 2) when git refuses
         else:
             os.rename(rename.source, rename.target)
 
 
 def _tracked(path: str) -> bool:
-    folder = os.path.dirname(path) or "."
-    done = subprocess.run(["git", "-C", folder, "ls-files", "--error-unmatch", os.path.basename(path)],
-                          capture_output=True, check=False)
-    return done.returncode == 0
+    try:
+        run_git(os.path.dirname(path) or ".", "ls-files", "--error-unmatch", os.path.basename(path))
+    except GitError:
+        return False
+    return True
 
 
 def plan_renumber(base: str | None, path: str | None, config: Config) -> tuple[Graph, list[Rename]]:

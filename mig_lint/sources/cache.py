@@ -6,7 +6,7 @@ changes by one or two between runs. Each script read is kept in
 file, as ruff and mypy key theirs; a file whose status changed is read again. A record
 holds what `check` needs without rebuilding the script: the revision it declares, the
 hits of the per-script rules and its inline ignores. The script itself is kept
-marshalled and rebuilt only when a command asks for it (`fix`, the gate). Scripts whose
+marshalled and rebuilt only when something asks for it (ML311, the gate's base branch). Scripts whose
 header was resolved through another module are never kept (that module may change
 alone). A file that cannot be read, written or decoded is ignored.
 """
