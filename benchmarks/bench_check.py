@@ -57,6 +57,12 @@ class Command:
     cache: Path | None = None  # emptied before each run with --cache cold
 
 
+def mig_lint_command() -> list[str]:
+    """mig-lint next to this interpreter, else the one on PATH."""
+    found = Path(sys.executable).with_name("mig-lint")
+    return [str(found)] if found.exists() else ["mig-lint"]
+
+
 def _executable(option: str | None, name: str) -> str | None:
     if option:
         return option

@@ -21,6 +21,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench_check import mig_lint_command
+
 TARGET_SECONDS = 10.0
 CFG = "[db_settings]\nrepository_id = bench\nversion_table = migrate_version\n"
 
@@ -104,11 +106,6 @@ def generate(folder: Path, versions: int) -> Path:
     return repository
 
 
-def _mig_lint() -> list[str]:
-    found = Path(sys.executable).with_name("mig-lint")
-    return [str(found)] if found.exists() else ["mig-lint"]
-
-
 def _time(argv: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
@@ -129,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         convert, heads, floor = [], [], []
         for run in range(args.runs):
             shutil.rmtree(work / "out", ignore_errors=True)
-            convert.append(_time(_mig_lint() + ["convert", "repo", "--out", "out"], work))
+            convert.append(_time(mig_lint_command() + ["convert", "repo", "--out", "out"], work))
             heads.append(_time([sys.executable, "-m", "alembic", "-c", "out/alembic.ini", "heads"], work))
             floor.append(_time([sys.executable, "-c", "pass"], work))
             print(f"  run {run + 1}/{args.runs} done", file=sys.stderr)

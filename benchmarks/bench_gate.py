@@ -15,13 +15,13 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from bench_check import ensure_tree
+from bench_check import mig_lint_command
 
 GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "bench",
            "GIT_AUTHOR_EMAIL": "bench@example.invalid", "GIT_COMMITTER_NAME": "bench",
@@ -41,18 +41,14 @@ def make_repository(tree: Path, work: Path) -> Path:
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "history")
     _git(repo, "checkout", "-q", "-b", "feature")
-    report = subprocess.run(_mig_lint() + ["check", "--format", "json", "."], cwd=repo, capture_output=True, text=True)
+    report = subprocess.run(mig_lint_command() + ["check", "--format", "json", "."], cwd=repo, capture_output=True,
+                            text=True)
     head = json.loads(report.stdout)["trees"][0]["heads"][0]
     (repo / "versions" / "ffffeeee0001_feature.py").write_text(
         f'"""feature\n\nRevision ID: ffffeeee0001\nRevises: {head}\n"""\n'
         f"revision = 'ffffeeee0001'\ndown_revision = '{head}'\n\n\ndef upgrade():\n    pass\n"
     )
     return repo
-
-
-def _mig_lint() -> list[str]:
-    found = Path(sys.executable).with_name("mig-lint")
-    return [str(found)] if found.exists() else ["mig-lint"]
 
 
 def _time(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -74,8 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {**os.environ, **GIT_ENV, "MIG_LINT_CACHE_DIR": str(Path(work) / "cache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         commands = {
-            "check": _mig_lint() + ["check", "."],
-            "check --base main": _mig_lint() + ["check", "--base", "main", "."],
+            "check": mig_lint_command() + ["check", "."],
+            "check --base main": mig_lint_command() + ["check", "--base", "main", "."],
         }
         for command in commands.values():
             _time(command, repo, env)

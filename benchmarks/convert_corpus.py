@@ -18,14 +18,10 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+
+from bench_check import mig_lint_command
 
 TARGET = 0.95
-
-
-def _mig_lint() -> list[str]:
-    found = Path(sys.executable).with_name("mig-lint")
-    return [str(found)] if found.exists() else ["mig-lint"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,8 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as out:
         for repository in repositories:
-            done = subprocess.run([*_mig_lint(), "convert", repository, "--out", out, "--format", "json", "--dry-run"],
-                                  capture_output=True, text=True)
+            argv = [*mig_lint_command(), "convert", repository, "--out", out, "--format", "json", "--dry-run"]
+            done = subprocess.run(argv, capture_output=True, text=True)
             if done.returncode == 2:
                 print(f"| {repository} | refused: {done.stderr.strip()} | | | | | |")
                 continue

@@ -36,6 +36,11 @@ class CheckResult:
     findings: tuple[Finding, ...]
     config: Config
 
+    @property
+    def has_errors(self) -> bool:
+        """Whether an error-level finding survived (exit 1)."""
+        return any(f.severity == "error" for f in self.findings)
+
 
 def target_paths(paths: Sequence[str], config: Config) -> tuple[str, ...]:
     """The command line's paths, else the configured ones, else the cwd."""

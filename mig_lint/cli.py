@@ -89,7 +89,7 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, outp
         _write_report(output, FORMATS[chosen](result, dataclasses.replace(options, color=False)))
         chosen = "text"
     click.echo(FORMATS[chosen](result, options), nl=False, color=use_color)
-    return 1 if any(f.severity == "error" for f in result.findings) else 0
+    return 1 if result.has_errors else 0
 
 
 def _report_format(fmt: str | None, output: str | None, statistics: bool) -> str:
@@ -201,7 +201,7 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     except (DiscoveryError, GitError, RebaseError, RenumberError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
     click.echo(render(result, ReportOptions()), nl=False)
-    return 1 if changed or any(f.severity == "error" for f in result.findings) else 0
+    return 1 if changed or result.has_errors else 0
 
 
 @cli.command()

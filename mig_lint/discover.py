@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from mig_lint.model import Format
 from mig_lint.model import TreeSpec
+from mig_lint.sources.files import line_of
 from mig_lint.sources.paths import display_path
 
 if sys.version_info >= (3, 11):  # pragma: no cover (version dependent)
@@ -240,5 +241,4 @@ def _resolve_location(location: str, here: str, path: str, text: str, key: str) 
 
 
 def _line_of(text: str, key: str) -> int:
-    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*[=:]", text, re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else 1
+    return line_of(text, rf"^[ \t]*{re.escape(key)}[ \t]*[=:]", re.MULTILINE)

@@ -2,8 +2,8 @@
 
 Edges run from a revision to each revision it names: `down_revision` (kind "down") and
 `depends_on` (kind "depends"). A head is named by no `down_revision` (what
-`alembic upgrade head` counts); a real head is named by neither edge kind (what
-`alembic upgrade heads` runs to). A base has no `down_revision`.
+`alembic upgrade head` counts); `alembic upgrade heads` also follows `depends_on`
+(`dependents`). A base has no `down_revision`.
 
 The facts are computed once, in `build_graph`, with plain dictionaries: importing
 networkx costs more than reading a thousand revisions, so it is imported only to
@@ -33,7 +33,6 @@ class Graph:
     children: Mapping[str, tuple[str, ...]]
     dependents: Mapping[str, tuple[str, ...]]
     heads: tuple[str, ...]
-    real_heads: tuple[str, ...]
     bases: tuple[str, ...]
     branch_points: tuple[str, ...]
     merge_points: tuple[str, ...]
@@ -113,7 +112,6 @@ def build_graph(tree: Tree) -> Graph:
     children = _invert(parents, revisions)
     dependents = _invert(depends, revisions)
     heads = tuple(sorted(r for r in revisions if not children[r]))
-    real_heads = tuple(sorted(r for r in heads if not dependents[r]))
     bases = tuple(sorted(r for r, rev in revisions.items() if not rev.down))
     return Graph(
         tree=tree,
@@ -123,7 +121,6 @@ def build_graph(tree: Tree) -> Graph:
         children=children,
         dependents=dependents,
         heads=heads,
-        real_heads=real_heads,
         bases=bases,
         branch_points=tuple(sorted(r for r in revisions if len(children[r]) > 1)),
         merge_points=tuple(sorted(r for r, rev in revisions.items() if len(rev.down) > 1)),
@@ -178,10 +175,7 @@ def _cycles(
     """Cycles on both edge kinds: Kahn's sort finds whether any exist, networkx which."""
     edges = {r: tuple(parents[r]) + tuple(depends[r]) if depends[r] else parents[r] for r in revisions}
     pending = {r: len(edges[r]) for r in revisions}
-    users: dict[str, list[str]] = {r: [] for r in revisions}
-    for source, targets in edges.items():
-        for target in targets:
-            users[target].append(source)
+    users = _invert(edges, revisions)
     ready = [r for r, count in pending.items() if count == 0]
     while ready:
         for user in users[ready.pop()]:

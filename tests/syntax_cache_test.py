@@ -76,16 +76,19 @@ def _check_json(capsys, *args):
 
 
 def _reads(monkeypatch):
-    from mig_lint.sources import python
+    """The names of the scripts the readers read from now on."""
+    from mig_lint.sources import alembic
+    from mig_lint.sources import migrate
+    from mig_lint.sources.python import read_script
 
     read = []
-    original = python._read_script
 
-    def spy(path, *args):
+    def spy(path, *args, **kwargs):
         read.append(os.path.basename(path))
-        return original(path, *args)
+        return read_script(path, *args, **kwargs)
 
-    monkeypatch.setattr(python, "_read_script", spy)
+    for reader in (alembic, migrate):
+        monkeypatch.setattr(reader, "read_script", spy)
     return read
 
 

@@ -624,16 +624,7 @@ def _walk_assignments(function: cst.FunctionDef) -> list[tuple[str, cst.BaseExpr
 
 
 def _uses_name(node: cst.CSTNode, name: str) -> bool:
-    class Finder(cst.CSTVisitor):
-        found = False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            if node.value == name:
-                Finder.found = True
-
-    finder = Finder()
-    node.visit(finder)
-    return Finder.found
+    return name in _names(node)
 
 
 def _after_docstring(statements: Sequence[cst.BaseStatement]) -> int:

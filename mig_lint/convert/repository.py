@@ -59,9 +59,13 @@ class Conversion:
     out: str
     files: tuple[tuple[str, str], ...]
     versions: tuple[VersionReport, ...]
-    stamp_map: tuple[tuple[int, str], ...]
-    versions_folder: str = ""
-    appended: bool = False  # written into an existing tree (--onto)
+    versions_folder: str
+    appended: bool  # written into an existing tree (--onto)
+
+    @property
+    def stamp_map(self) -> tuple[tuple[int, str], ...]:
+        """Each migrate version and the revision it became."""
+        return tuple((v.number, v.revision) for v in self.versions)
 
 
 def split_sql(text: str) -> list[str]:
@@ -96,7 +100,6 @@ def plan_conversion(
     dates = _first_commit_dates(os.path.join(repository, "versions"))
     files: list[tuple[str, str]] = []
     reports: list[VersionReport] = []
-    stamp: list[tuple[int, str]] = []
     versions, taken = (os.path.join(out, "versions"), set()) if onto is None else _existing_tree(out, onto)
     down: str | None = onto
     for number in sorted(grouped):
@@ -111,14 +114,13 @@ def plan_conversion(
         path = os.path.join(versions, report.file)
         files.append((path, render_revision(source)))
         reports.append(report)
-        stamp.append((number, revision))
         down = revision
     if scaffold and onto is None:
         files[:0] = [(os.path.join(out, "alembic.ini"), ALEMBIC_INI), (os.path.join(out, "env.py"), ENV_PY),
                      (os.path.join(out, "script.py.mako"), SCRIPT_MAKO)]
     files.append((os.path.join(out, "migrate-stamp-map.json"),
-                  json.dumps({str(n): r for n, r in stamp}, indent=2) + "\n"))
-    return Conversion(display_path(repository), display_path(out), tuple(files), tuple(reports), tuple(stamp),
+                  json.dumps({str(r.number): r.revision for r in reports}, indent=2) + "\n"))
+    return Conversion(display_path(repository), display_path(out), tuple(files), tuple(reports),
                       display_path(versions), onto is not None)
 
 

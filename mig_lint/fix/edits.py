@@ -20,6 +20,8 @@ from mig_lint.model import Problem
 from mig_lint.model import SLOTS
 from mig_lint.sources.files import declared_encoding
 from mig_lint.sources.files import decode
+from mig_lint.sources.files import DISK
+from mig_lint.sources.files import Files
 
 
 class EditError(Exception):
@@ -60,15 +62,10 @@ def plan_changes(edits: Iterable[Edit], read: Callable[[str], bytes] | None = No
         by_path.setdefault(edit.path, []).append(edit)
     changes = []
     for path, file_edits in sorted(by_path.items()):
-        change = _change(path, (read or _read)(path), file_edits)
+        change = _change(path, (read or DISK.read_bytes)(path), file_edits)
         if change.after != change.before:
             changes.append(change)
     return changes
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def _change(path: str, before: bytes, edits: Sequence[Edit]) -> FileChange:
@@ -101,10 +98,9 @@ def write_changes(changes: Sequence[FileChange]) -> None:
         write_atomically(change.path, change.after, make_folder=True)
 
 
-def current_bytes(path: str) -> bytes:
+def current_bytes(path: str, files: Files = DISK) -> bytes:
     """A file's bytes now; a missing file counts as empty (fixes may create files)."""
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return files.read_bytes(path)
     except FileNotFoundError:
         return b""

@@ -9,6 +9,7 @@ header lines and head files that follow.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from mig_lint.check import discover_trees
 from mig_lint.check import project_roots
 from mig_lint.check import read_graphs
 from mig_lint.config import Config
+from mig_lint.fix.edits import current_bytes
 from mig_lint.fix.edits import Edit
 from mig_lint.fix.edits import FileChange
 from mig_lint.fix.edits import plan_changes
@@ -68,15 +70,8 @@ def plan_fix(paths: Sequence[str], config: Config, base: str | None) -> Moves:
     """The moves (with a base), then the header lines and head files of the moved trees."""
     moves = plan_moves(paths, config, base) if base else Moves((), ())
     overlay = OverlayFiles({c.path: c.after for c in moves.changes}, {r.source: r.target for r in moves.renames})
-
-    def read(path: str) -> bytes:
-        try:
-            return overlay.read_bytes(path)
-        except FileNotFoundError:
-            return b""
-
     graphs = read_graphs(discover_trees(paths, config), config, use_cache=False, files=overlay)
-    fixes = plan_fixes(graphs, config, read)
+    fixes = plan_fixes(graphs, config, functools.partial(current_bytes, files=overlay))
     return Moves(_combined(moves.changes, fixes), moves.renames)
 
 

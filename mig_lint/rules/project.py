@@ -14,6 +14,7 @@ from mig_lint.heads import head_files_in_use
 from mig_lint.model import Hit
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
+from mig_lint.sources.files import line_of
 from mig_lint.sources.files import read_text
 from mig_lint.sources.paths import display_path
 
@@ -28,8 +29,7 @@ def _tree_at(ctx: RuleContext, path: str, fmt: str) -> Graph | None:
 
 def _config_line(source: str, needle: str) -> int:
     text = read_text(source)
-    match = re.search(re.escape(needle), text) if isinstance(text, str) else None
-    return text.count("\n", 0, match.start()) + 1 if isinstance(text, str) and match else 1
+    return line_of(text, re.escape(needle)) if isinstance(text, str) else 1
 
 
 def _handoff_problems(ctx: RuleContext, handoff: Handoff) -> Iterator[str]:

@@ -153,6 +153,12 @@ def _decode_problem(data: bytes, encoding: str, error: Exception) -> Problem:
     )
 
 
+def line_of(text: str, pattern: str, flags: int = 0) -> int:
+    """The 1-based line where the regex `pattern` first matches `text` (1 when it does not)."""
+    match = re.search(pattern, text, flags)
+    return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
 def inline_ignores(text: str) -> tuple[tuple[int, frozenset[str]], ...]:
     """`# mig-lint: ignore[ML104]` comments by line; an empty set ignores every code."""
     if "mig-lint" not in text:

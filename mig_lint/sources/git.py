@@ -19,12 +19,12 @@ class GitError(Exception):
     """git cannot answer; the message says what to run (exit 2)."""
 
 
-def run_git(root: str, *args: str, stdin: bytes | None = None) -> bytes:
+def run_git(root: str, *args: str) -> bytes:
     """The output of `git -C root args...`, or GitError with git's own message."""
     import subprocess  # imported here: only the gate runs git
 
     try:
-        done = subprocess.run(["git", "-C", root, *args], input=stdin, capture_output=True, check=False)
+        done = subprocess.run(["git", "-C", root, *args], capture_output=True, check=False)
     except OSError as e:  # pragma: no cover (git is missing from PATH)
         raise GitError(f"cannot run git: {e}") from None
     if done.returncode != 0:
@@ -105,7 +105,7 @@ class GitFiles:
         folder_key = self._folder_keys[folder]
         if folder_key.startswith("..") or name in ("", ".", ".."):
             return self._relative(path)
-        return f"{folder_key}/{name}" if folder_key else name
+        return self._join(folder_key, name)
 
     def _relative(self, path: str) -> str:
         key = os.path.relpath(os.path.realpath(path), self.root).replace(os.sep, "/")

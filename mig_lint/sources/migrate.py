@@ -28,6 +28,7 @@ from mig_lint.sources.collect import Collector
 from mig_lint.sources.collect import Known
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
+from mig_lint.sources.files import line_of
 from mig_lint.sources.files import read_text
 from mig_lint.sources.paths import display_join
 from mig_lint.sources.paths import display_path
@@ -160,8 +161,7 @@ def read_migrate_config(path: str, files: Files = DISK) -> MigrateConfig:
 
 
 def _key_line(text: str, key: str) -> int:
-    match = re.search(rf'"{re.escape(key)}"\s*:', text)
-    return text.count("\n", 0, match.start()) + 1 if match else 1
+    return line_of(text, rf'"{re.escape(key)}"\s*:')
 
 
 def read_versions_json(path: str, files: Files = DISK) -> VersionsJson:

@@ -15,10 +15,10 @@ from mig_lint.sources.files import Files
 
 
 class OverlayFiles:
-    """`base` with some files' bytes replaced and some files renamed (paths as given, any form)."""
+    """The disk with some files' bytes replaced and some files renamed (paths as given, any form)."""
 
-    def __init__(self, contents: Mapping[str, bytes], renames: Mapping[str, str], base: Files = DISK) -> None:
-        self._base = base
+    def __init__(self, contents: Mapping[str, bytes], renames: Mapping[str, str]) -> None:
+        self._base: Files = DISK
         self._contents = {os.path.abspath(p): data for p, data in contents.items()}
         self._sources = {os.path.abspath(new): os.path.abspath(old) for old, new in renames.items()}
         self._moved = set(self._sources.values()) | set(self._sources)  # names whose file is not the disk's

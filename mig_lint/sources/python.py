@@ -52,14 +52,7 @@ def read_script(
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
 ) -> Script:
-    """Read one script file into a `Script`; problems are recorded, never raised.
-    """
-    return _read_script(path, display, roots, functions_needed, syntax, files)
-
-
-def _read_script(
-    path: str, display: str, roots: Sequence[str], functions_needed: bool, syntax: SyntaxCache | None, files: Files
-) -> Script:
+    """Read one script file into a `Script`; problems are recorded, never raised."""
     name = os.path.basename(path)
     data = read_data(path, files)
     if isinstance(data, Problem):
