@@ -203,3 +203,21 @@ def test_inline_ignore_on_the_finding_line(in_tmp, capsys):
     write_tree(in_tmp, files)
     assert main(["check", "--format", "json"]) == 1
     assert [(f["code"], f["path"]) for f in json.loads(capsys.readouterr().out)["findings"]] == [("ML101", "versions/c.py")]
+
+
+def test_extend_ignore_on_the_command_line_and_in_the_configuration(in_tmp, capsys):
+    from tests.conftest import alembic_script
+    from tests.conftest import write_tree
+
+    forked = {"env.py": "", "versions/a.py": alembic_script("a", None), "versions/b.py": alembic_script("b", "a"),
+              "versions/c.py": alembic_script("c", "a")}
+    write_tree(in_tmp, forked)
+
+    def codes(*args):
+        main(["check", "--format", "json", *args])
+        return sorted({f["code"] for f in json.loads(capsys.readouterr().out)["findings"]})
+
+    assert codes() == ["ML101", "ML103"]
+    assert codes("--extend-ignore", "ML103") == ["ML101"]
+    write_tree(in_tmp, {"pyproject.toml": "[tool.mig-lint]\nextend-ignore = ['ML101']\n"})
+    assert codes() == ["ML103"]
