@@ -22,6 +22,7 @@ from mig_lint.discover import DiscoveryError
 from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
+    from mig_lint.db.replay import ReplayOptions
     from mig_lint.fix.edits import FileChange
     from mig_lint.fix.renumber import Rename
     from mig_lint.heads import HeadFile
@@ -328,6 +329,116 @@ def stamp(url: str, repository: str, alembic_dir: str) -> int:
     except StampError as e:
         raise UsageProblem(str(e)) from None
     click.echo(f"stamped {revision} (migrate version {version}); `alembic upgrade head` goes on from there")
+    return 0
+
+
+_SECONDS = click.FloatRange(min=0, min_open=True)
+
+
+@cli.command()
+@click.argument("tree", type=click.Path())
+@click.option("--url", help="The database (a SQLAlchemy URL) [default: a temporary SQLite file].")
+@click.option("--from", "start", metavar="VERSION", help="Start at VERSION: the database is there (or is stamped so).")
+@click.option("--load", metavar="FILE", type=click.Path(), help="Restore this SQL dump into the database first.")
+@click.option("--budget", type=_SECONDS, metavar="SECONDS", help="Fail every step that runs longer.")
+@click.option("--timeout", type=_SECONDS, metavar="SECONDS", default=3600, show_default=True,
+              help="Kill a step that runs longer and stop.")
+@click.option("--downgrade", is_flag=True, help="Then walk back down; each step must restore the schema.")
+@click.option("--snake", is_flag=True, help="Go up, down and up again at every step.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--python", "python", metavar="PATH", help="The interpreter for an alembic tree [default: mig-lint's].")
+@click.option("--migrate-python", metavar="PATH", help="The interpreter for a migrate tree (see legacy-env).")
+def replay(tree: str, url: str | None, start: str | None, load: str | None, budget: float | None, timeout: float,
+           downgrade: bool, snake: bool, fmt: str, python: str | None, migrate_python: str | None) -> int:
+    """Apply the migrations of TREE one step at a time; time each and say what it changed (exit 1 on a failure)."""
+    from mig_lint.db.report import replay_json
+    from mig_lint.db.report import replay_text
+    from mig_lint.db.run import run_replay
+    from mig_lint.db.run import RunError
+
+    options = _replay_options(tree, python, migrate_python, start=start, budget=budget, timeout=timeout,
+                              downgrade=downgrade, snake=snake)
+    try:
+        with _ProgressBar(fmt == "text") as bar:
+            result = run_replay(tree, url, options, load, bar.advance)
+    except RunError as e:
+        raise UsageProblem(str(e)) from None
+    click.echo(replay_json(result) if fmt == "json" else replay_text(result), nl=False)
+    return 1 if result.failed else 0
+
+
+def _replay_options(tree: str, python: str | None, migrate_python: str | None, **given: Any) -> ReplayOptions:
+    from mig_lint.db.replay import ReplayOptions
+
+    chosen = migrate_python if os.path.isfile(os.path.join(tree, "migrate.cfg")) else python
+    return ReplayOptions(python=chosen or sys.executable, **given)
+
+
+class _ProgressBar:
+    """A bar on stderr while steps run, when stderr is a terminal and the report is text."""
+
+    def __init__(self, wanted: bool) -> None:
+        self.wanted = wanted and sys.stderr.isatty()
+        self.count = 0
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def advance(self, step: object) -> None:
+        if self.wanted:  # pragma: no cover (needs a terminal)
+            self.count += 1
+            click.echo(f"\rmig-lint replay: {self.count} steps", err=True, nl=False)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.wanted and self.count:  # pragma: no cover (needs a terminal)
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+@cli.command()
+@click.argument("repository", type=click.Path())
+@click.argument("alembic_dir", type=click.Path())
+@click.option("--url", "urls", multiple=True, help="A server to make the two databases on (repeatable) "
+              "[default: two SQLite files].")
+@click.option("--dialect-all", is_flag=True, help="Verify on SQLite as well as on every --url.")
+@click.option("--timeout", type=_SECONDS, metavar="SECONDS", default=3600, show_default=True,
+              help="Kill a step that runs longer and stop.")
+@click.option("--keep", is_flag=True, help="Keep the two databases for inspection.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--python", "python", metavar="PATH", help="The interpreter for the alembic tree [default: mig-lint's].")
+@click.option("--migrate-python", metavar="PATH", help="The interpreter for migrate (see `mig-lint legacy-env`).")
+def verify(repository: str, alembic_dir: str, urls: tuple[str, ...], dialect_all: bool, timeout: float, keep: bool,
+           fmt: str, python: str | None, migrate_python: str | None) -> int:
+    """Prove that ALEMBIC_DIR, converted from REPOSITORY, builds the same schema at every version (exit 1 if not)."""
+    from mig_lint.db.report import verify_json
+    from mig_lint.db.report import verify_text
+    from mig_lint.db.run import run_verify
+    from mig_lint.db.run import RunError
+    from mig_lint.db.verify import Interpreters
+
+    servers: list[str | None] = [None] if dialect_all or not urls else []
+    interpreters = Interpreters(migrate_python or sys.executable, python or sys.executable)
+    try:
+        results = run_verify(repository, alembic_dir, [*servers, *urls], interpreters, timeout, keep)
+    except RunError as e:
+        raise UsageProblem(str(e)) from None
+    click.echo(verify_json(results) if fmt == "json" else verify_text(results), nl=False)
+    return 0 if all(r.ok for r in results) else 1
+
+
+@cli.command("legacy-env")
+@click.argument("directory", type=click.Path())
+@click.option("--with", "extra", multiple=True, metavar="REQUIREMENT",
+              help="Another package to install, such as a database driver (repeatable).")
+def legacy_env(directory: str, extra: tuple[str, ...]) -> int:
+    """Make (or update) a virtualenv in DIRECTORY in which sqlalchemy-migrate 0.13.0 runs."""
+    from mig_lint.db.legacy import LegacyEnvError
+    from mig_lint.db.legacy import make_legacy_env
+
+    try:
+        python = make_legacy_env(directory, extra)
+    except LegacyEnvError as e:
+        raise UsageProblem(str(e)) from None
+    click.echo(f"{python}: sqlalchemy-migrate runs here; pass it as --migrate-python")
     return 0
 
 

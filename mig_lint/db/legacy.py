@@ -1,0 +1,48 @@
+"""`mig-lint legacy-env DIR`: a virtualenv in which sqlalchemy-migrate still runs.
+
+sqlalchemy-migrate 0.13.0, its last release, imports `pkg_resources` and
+`sqlalchemy.databases`: it needs SQLAlchemy < 2 and setuptools < 82, so it cannot share
+mig-lint's interpreter. `replay` and `verify` run a migrate repository's steps in such an
+interpreter (`--migrate-python DIR/bin/python`).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+MIGRATE_REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", "SQLAlchemy==1.4.54", "setuptools<82")
+_CHECK = "import migrate.versioning.repository, sqlalchemy; print(sqlalchemy.__version__)"
+_OUTPUT_TAIL = 30
+
+
+class LegacyEnvError(Exception):
+    """The virtualenv could not be made or does not import migrate; the message shows pip's last lines."""
+
+
+def interpreter(env_dir: str) -> str:
+    """The Python of the virtualenv at `env_dir`."""
+    return os.path.join(env_dir, "Scripts", "python.exe") if os.name == "nt" else os.path.join(env_dir, "bin", "python")
+
+
+def make_legacy_env(env_dir: str, extra: Sequence[str] = (), python: str = sys.executable) -> str:
+    """Create (or update) the virtualenv at `env_dir` with migrate and `extra` packages; return its Python."""
+    if not os.path.isfile(interpreter(env_dir)):
+        _run([python, "-m", "venv", env_dir], f"cannot create a virtualenv in {env_dir}")
+    legacy = interpreter(env_dir)
+    _run([legacy, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *MIGRATE_REQUIREMENTS, *extra],
+         "pip install failed")
+    _run([legacy, "-I", "-c", _CHECK], f"{legacy} cannot import migrate")
+    return legacy
+
+
+def _run(command: list[str], reason: str) -> None:
+    try:
+        process = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, check=False)
+    except OSError as e:
+        raise LegacyEnvError(f"{reason}: {e}") from None
+    if process.returncode != 0:
+        tail = process.stdout.splitlines()[-_OUTPUT_TAIL:]
+        raise LegacyEnvError(f"{reason} (exit {process.returncode}):" + "".join(f"\n  {line}" for line in tail))

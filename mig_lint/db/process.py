@@ -1,0 +1,149 @@
+"""The mig-lint side of the worker: start it, ask for one step at a time, and bound each step's time.
+
+A step that outlives its timeout gets the worker's whole process group killed; the database
+stays as the step left it. Whatever the migrations printed is kept in a temporary file and
+its last lines are shown when the worker fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+# `python -c` keeps the working directory on sys.path, as running the project's tools does,
+# and running worker.py by path needs no mig-lint in the interpreter (the legacy one).
+_BOOT = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
+_OUTPUT_LINES = 20
+
+
+class WorkerError(Exception):
+    """The worker could not start the tree, died, or said something that is not an answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepError:
+    """Why a step failed: the exception, its message, and the migration line that raised it."""
+
+    type: str
+    message: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}" + (f" ({self.where})" if self.where else "")
+
+
+@dataclass(frozen=True, slots=True)
+class StepDone:
+    """One step's outcome: the version, its wall time, and the error or timeout that stopped it."""
+
+    version: str
+    seconds: float
+    error: StepError | None = None
+    timed_out: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """The worker's first answer: the version the database is at and the versions above it."""
+
+    current: str | None
+    plan: tuple[str, ...]
+
+
+class Worker:
+    """One worker process running the migrations of one tree against one database."""
+
+    def __init__(self, python: str, request: dict[str, Any], timeout: float | None) -> None:
+        self.timeout = timeout
+        self._output = tempfile.TemporaryFile()
+        try:
+            self._process = subprocess.Popen(
+                [python, "-c", _BOOT, WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self._output, start_new_session=True)
+        except OSError as e:
+            self._output.close()
+            raise WorkerError(f"cannot run {python}: {e.strerror or e}") from None
+        self._buffer = b""
+        try:
+            answer = self._ask(request, timeout=None)
+        except WorkerError:
+            self.close()
+            raise
+        if answer.get("event") != "ready":
+            self.close()
+            raise WorkerError(f"cannot open {request['tree']}: {_error(answer.get('error'))}")
+        self.opened = Opened(answer["current"], tuple(answer["plan"]))
+
+    def step(self, op: str, version: str) -> StepDone:
+        """Apply the next upgrade (`up`) or undo the last one (`down`); `version` names it."""
+        started = time.perf_counter()
+        try:
+            answer = self._ask({"op": op}, timeout=self.timeout)
+        except TimeoutError:
+            self.close()
+            return StepDone(version, time.perf_counter() - started, timed_out=True)
+        error = answer.get("error")
+        return StepDone(version, float(answer["seconds"]), _error(error) if error else None)
+
+    def close(self) -> None:
+        """Stop the worker (killing it if it does not stop) and drop its output."""
+        if self._process.poll() is None:
+            if self._process.stdin:
+                self._process.stdin.close()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+        if self._process.stdout:
+            self._process.stdout.close()
+        self._output.close()
+
+    def _ask(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(json.dumps(request).encode() + b"\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            raise WorkerError(self._died()) from None
+        line = self._read_line(timeout)
+        try:
+            answer: dict[str, Any] = json.loads(line)
+        except ValueError:
+            raise WorkerError(f"the worker said {line[:200]!r}") from None
+        return answer
+
+    def _read_line(self, timeout: float | None) -> bytes:
+        assert self._process.stdout is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._process.stdout, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not selector.select(left):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                    raise TimeoutError
+                chunk = os.read(self._process.stdout.fileno(), 65536)
+                if not chunk:
+                    raise WorkerError(self._died())
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _died(self) -> str:
+        code = self._process.wait()
+        self._output.seek(0)
+        tail = self._output.read().decode(errors="replace").splitlines()[-_OUTPUT_LINES:]
+        return f"the worker exited with {code}" + "".join(f"\n  {line}" for line in tail)
+
+
+def _error(data: dict[str, str] | None) -> StepError:
+    data = data or {}
+    return StepError(data.get("type", "Error"), data.get("message", ""), data.get("where", ""))

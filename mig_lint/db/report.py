@@ -1,0 +1,124 @@
+"""The reports of `replay` and `verify`: text for people, JSON (schema 1) for CI history."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from mig_lint import __version__
+from mig_lint.db.process import StepDone
+from mig_lint.db.replay import Replay
+from mig_lint.db.replay import Step
+from mig_lint.db.schema import Change
+from mig_lint.db.verify import Verification
+
+SLOWEST = 5
+
+
+def replay_text(result: Replay) -> str:
+    """The steps as a table, each change on a line of its own, then the slowest steps and the verdict."""
+    start = f"from {result.current}" if result.current else "from the base"
+    lines = [f"replay of {result.tree.root} ({result.tree.format}) on {result.database}, {start}",
+             f"{'step':>4}  {'':4}  {'version':<16} {'seconds':>9}  changes"]
+    for step in result.steps:
+        notes = [*map(str, step.changes), *_step_problems(step)] or ["(no schema change)"]
+        row = f"{step.index:>4}  {step.direction:<4}  {step.done.version:<16} {step.done.seconds:>9.3f}"
+        lines.append(f"{row}  {notes[0]}")
+        lines.extend(f"{'':>42}{note}" for note in notes[1:])
+    lines.append(_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def _step_problems(step: Step) -> list[str]:
+    problems = []
+    if step.done.timed_out:
+        problems.append(f"TIMED OUT after {step.done.seconds:.1f} s: the worker was killed")
+    if step.done.error:
+        problems.append(f"FAILED: {step.done.error}")
+    if step.over_budget:
+        problems.append(f"OVER BUDGET: {step.done.seconds:.3f} s")
+    if step.not_reversed:
+        problems.append("NOT REVERSED: the schema differs from the one before its upgrade:")
+        problems.extend(f"  {change}" for change in step.not_reversed)
+    return problems
+
+
+def _summary(result: Replay) -> str:
+    total = sum(step.done.seconds for step in result.steps)
+    slowest = ", ".join(f"{s.done.version}{' (down)' if s.direction == 'down' else ''} {s.done.seconds:.3f} s"
+                        for s in _slowest(result.steps))
+    lines = [f"{len(result.steps)} steps, {total:.3f} s in migrations" + (f"; slowest: {slowest}" if slowest else "")]
+    broken = next((s for s in result.steps if s.done.error or s.done.timed_out), None)
+    if broken:
+        lines.append(f"step {broken.index} ({broken.done.version}) did not finish: the database is left as it "
+                     "left it")
+    elif not result.failed:
+        lines.append("ok")
+    else:
+        lines.append("failed: " + ", ".join(f"step {s.index}" for s in result.steps if s.failed))
+    return "\n".join(lines)
+
+
+def _slowest(steps: Sequence[Step]) -> list[Step]:
+    return sorted(steps, key=lambda s: -s.done.seconds)[:SLOWEST]
+
+
+def replay_json(result: Replay) -> str:
+    """The same report as data."""
+    data = {
+        "schema": 1, "mig_lint": __version__, "tree": result.tree.root, "format": result.tree.format,
+        "database": result.database, "from": result.current, "planned": list(result.planned),
+        "steps": [_step_data(step) for step in result.steps],
+        "slowest": [step.index for step in _slowest(result.steps)],
+        "seconds": sum(step.done.seconds for step in result.steps), "failed": result.failed,
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _step_data(step: Step) -> dict[str, Any]:
+    return {"step": step.index, "direction": step.direction, **_done_data(step.done),
+            "over_budget": step.over_budget, "changes": _changes_data(step.changes),
+            "not_reversed": _changes_data(step.not_reversed)}
+
+
+def _done_data(done: StepDone) -> dict[str, Any]:
+    error = done.error
+    return {"version": done.version, "seconds": done.seconds, "timed_out": done.timed_out,
+            "error": None if error is None else {"type": error.type, "message": error.message, "where": error.where}}
+
+
+def _changes_data(changes: Sequence[Change]) -> list[dict[str, str]]:
+    return [{"action": c.action, "kind": c.kind, "name": c.name, "detail": c.detail} for c in changes]
+
+
+def verify_text(results: Sequence[Verification]) -> str:
+    """Per database: the versions that matched, and the first that did not with its differences."""
+    lines = []
+    for result in results:
+        lines.append(f"migrate on {result.databases[0]}, alembic on {result.databases[1]}")
+        if result.ok:
+            lines.append(f"  ok: all {result.planned} versions build the same schema")
+            continue
+        last = result.pairs[-1]
+        lines.append(f"  {len(result.pairs) - 1} of {result.planned} versions matched; "
+                     f"migrate version {last.version} (revision {last.revision}) does not:")
+        broken = next((s for s in (last.migrate, *last.alembic) if s.error or s.timed_out), None)
+        if broken is not None:
+            side = "migrate" if broken is last.migrate else "alembic"
+            how = f"timed out after {broken.seconds:.1f} s" if broken.timed_out else f"failed: {broken.error}"
+            lines.append(f"  the {side} step {broken.version} {how}")
+        lines.extend(f"  {change}" for change in last.differences)
+        if last.differences:
+            lines.append("  (- and + read from migrate's schema to alembic's)")
+    return "\n".join(lines) + "\n"
+
+
+def verify_json(results: Sequence[Verification]) -> str:
+    """The same report as data."""
+    data = {"schema": 1, "mig_lint": __version__, "ok": all(r.ok for r in results), "databases": [
+        {"migrate_database": r.databases[0], "alembic_database": r.databases[1], "ok": r.ok, "versions": r.planned,
+         "steps": [{"version": p.version, "revision": p.revision, "migrate": _done_data(p.migrate),
+                    "alembic": [_done_data(d) for d in p.alembic], "differences": _changes_data(p.differences)}
+                   for p in r.pairs]}
+        for r in results]}
+    return json.dumps(data, indent=2) + "\n"

@@ -1,0 +1,226 @@
+"""Schema snapshots of a live database, and the changes between two of them.
+
+A snapshot is the database reflected into a `MetaData` plus a cheap fingerprint of each
+table (its DDL as the catalog holds it), so that after a step only the tables whose
+fingerprint moved are reflected again and compared. Differences come from alembic's
+autogenerate comparison (`compare_metadata`, types, nullability and server defaults
+included); primary keys, which autogenerate does not compare, are compared here.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+VERSION_TABLES = frozenset({"alembic_version", "migrate_version"})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference between two schemas: `added`, `removed` or `altered`, and of what."""
+
+    action: str
+    kind: str
+    name: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        sign = {"added": "+", "removed": "-", "altered": "~"}[self.action]
+        return f"{sign} {self.kind} {self.name}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The reflected schema, and each table's fingerprint (None where the dialect has none)."""
+
+    metadata: sa.MetaData
+    fingerprints: dict[str, str] | None
+
+    @property
+    def tables(self) -> frozenset[str]:
+        return frozenset(self.metadata.tables)
+
+
+def take_snapshot(connection: sa.Connection, previous: Snapshot | None = None,
+                  ignore: Collection[str] = VERSION_TABLES) -> Snapshot:
+    """Reflect the database, again only the tables whose fingerprint changed since `previous`."""
+    fingerprints = _fingerprints(connection, ignore)
+    metadata = sa.MetaData()
+    changed = moved_tables(previous, fingerprints)
+    if previous is not None and changed is not None:
+        for name, table in previous.metadata.tables.items():
+            if name not in changed:
+                table.to_metadata(metadata)
+        wanted = [name for name in changed if name in (fingerprints or {})]
+    else:
+        wanted = [name for name in sa.inspect(connection).get_table_names() if name not in ignore]
+    if wanted:
+        metadata.reflect(connection, only=wanted)
+    return Snapshot(metadata, fingerprints)
+
+
+def moved_tables(previous: Snapshot | None, fingerprints: dict[str, str] | None) -> frozenset[str] | None:
+    """The tables added, removed or changed since `previous`; None when that cannot be known."""
+    if previous is None or previous.fingerprints is None or fingerprints is None:
+        return None
+    before = previous.fingerprints
+    return frozenset(name for name in before.keys() | fingerprints.keys() if before.get(name) != fingerprints.get(name))
+
+
+def changes(connection: sa.Connection, before: Snapshot, after: Snapshot, tables: Collection[str] | None = None,
+            ignore: Collection[str] = VERSION_TABLES) -> tuple[Change, ...]:
+    """What turned `before` into the database at `connection`, whose snapshot is `after`.
+
+    `tables` limits the comparison (to the tables whose fingerprints moved); None compares all.
+    """
+    def wanted(name: str | None) -> bool:
+        return name not in ignore and (tables is None or name in tables)
+
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True,
+        "compare_server_default": True,
+        "include_name": lambda name, type_, parents: type_ != "table" or wanted(name),
+        "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or wanted(name),
+    })
+    # compare_metadata says how to turn the database into `before`: its reverse is what happened.
+    diffs = compare_metadata(context, before.metadata)
+    kept = [name for name in before.tables & after.tables if wanted(name)]
+    found = [*_described(diffs), *_primary_key_changes(before.metadata, after.metadata, kept)]
+    return tuple(sorted(found, key=lambda c: (c.name.split(".")[0], _ORDER[c.kind], c.name, c.action)))
+
+
+_ORDER = {"table": 0, "column": 1, "primary key": 2, "index": 3, "unique index": 3, "unique": 4, "foreign key": 5}
+
+
+def _described(diffs: Iterable[Any]) -> Iterator[Change]:
+    for diff in diffs:
+        if isinstance(diff, list):  # the modify_* changes of one column come as a list
+            yield from (_altered(item) for item in diff)
+        else:
+            yield _added_or_removed(diff)
+
+
+def _added_or_removed(diff: tuple[Any, ...]) -> Change:
+    """Reversed: compare_metadata's `add_x` is something the database no longer has."""
+    verb, _, kind = diff[0].partition("_")
+    action = "removed" if verb == "add" else "added"
+    obj = diff[-1]
+    if kind == "table":
+        return Change(action, "table", obj.name)
+    if kind == "column":
+        return Change(action, "column", f"{diff[2]}.{obj.name}", _column_detail(obj))
+    if kind == "index":
+        columns = ", ".join(str(getattr(c, "name", c)) for c in obj.expressions)
+        return Change(action, "unique index" if obj.unique else "index", f"{obj.table.name}.{obj.name}",
+                      f"({columns})")
+    if kind == "fk":
+        referred = obj.elements[0].target_fullname.rpartition(".")[0]
+        target = ", ".join(e.target_fullname.rpartition(".")[2] for e in obj.elements)
+        return Change(action, "foreign key", f"{obj.table.name}.{obj.name or '(unnamed)'}",
+                      f"({', '.join(obj.column_keys)}) -> {referred}({target})")
+    columns = ", ".join(c.name for c in obj.columns)
+    return Change(action, "unique", f"{obj.table.name}.{obj.name or '(unnamed)'}", f"({columns})")
+
+
+def _altered(diff: tuple[Any, ...]) -> Change:
+    """A `modify_*` diff: (kind, schema, table, column, info, database value, `before` value)."""
+    kind, _, table, column, _, now, before = diff
+    what = kind.removeprefix("modify_").replace("_", " ")
+    return Change("altered", "column", f"{table}.{column}", f"{what} {_shown(before)} -> {_shown(now)}")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "NULL" if value else "NOT NULL"
+    if isinstance(value, sa.DefaultClause):
+        return str(getattr(value.arg, "text", value.arg))
+    return str(value)
+
+
+def _column_detail(column: sa.Column[Any]) -> str:
+    detail = f"{column.type}{'' if column.nullable else ' NOT NULL'}"
+    default = column.server_default
+    if isinstance(default, sa.DefaultClause):
+        detail += f" DEFAULT {_shown(default)}"
+    return detail
+
+
+def _primary_key_changes(before: sa.MetaData, now: sa.MetaData, tables: Iterable[str]) -> Iterator[Change]:
+    for name in tables:
+        old = [c.name for c in before.tables[name].primary_key.columns]
+        new = [c.name for c in now.tables[name].primary_key.columns]
+        if old != new:
+            yield Change("altered", "primary key", name, f"({', '.join(old)}) -> ({', '.join(new)})")
+
+
+def _fingerprints(connection: sa.Connection, ignore: Collection[str]) -> dict[str, str] | None:
+    query = _FINGERPRINT_QUERIES.get(connection.dialect.name)
+    if query is None:
+        return None
+    rows = query(connection)
+    found: dict[str, list[str]] = {}
+    for table, text in rows:
+        if table not in ignore:
+            found.setdefault(table, []).append(str(text or ""))
+    return {table: "\n".join(sorted(parts)) for table, parts in found.items()}
+
+
+def _sqlite(connection: sa.Connection) -> Iterable[tuple[str, str]]:
+    return connection.exec_driver_sql(
+        "SELECT tbl_name, type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master "
+        "WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'").all()
+
+
+def _postgresql(connection: sa.Connection) -> Iterable[tuple[str, str]]:
+    return connection.exec_driver_sql("""
+        SELECT c.relname, '' FROM pg_class c
+          WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+        UNION ALL
+        SELECT c.relname, a.attnum || ' ' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '
+               || a.attnotnull || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+          WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+            AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT c.relname, pg_get_indexdef(i.indexrelid)
+          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+          WHERE c.relnamespace = current_schema()::regnamespace
+        UNION ALL
+        SELECT c.relname, con.conname || ' ' || pg_get_constraintdef(con.oid)
+          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+          WHERE c.relnamespace = current_schema()::regnamespace""").all()
+
+
+def _mysql(connection: sa.Connection) -> Iterable[tuple[str, str]]:
+    return connection.exec_driver_sql("""
+        SELECT table_name, '' FROM information_schema.tables
+          WHERE table_schema = database() AND table_type = 'BASE TABLE'
+        UNION ALL
+        SELECT table_name, concat_ws(' ', ordinal_position, column_name, column_type, is_nullable,
+                                     coalesce(column_default, 'no default'), extra)
+          FROM information_schema.columns WHERE table_schema = database()
+        UNION ALL
+        SELECT table_name, concat_ws(' ', index_name, seq_in_index, column_name, non_unique)
+          FROM information_schema.statistics WHERE table_schema = database()
+        UNION ALL
+        SELECT table_name, concat_ws(' ', constraint_name, column_name, ordinal_position,
+                                     referenced_table_name, referenced_column_name)
+          FROM information_schema.key_column_usage WHERE table_schema = database()""").all()
+
+
+_FINGERPRINT_QUERIES: dict[str, Callable[[sa.Connection], Iterable[tuple[str, str]]]] = {
+    "sqlite": _sqlite,
+    "postgresql": _postgresql,
+    "mysql": _mysql,
+    "mariadb": _mysql,
+}
