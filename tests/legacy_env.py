@@ -15,14 +15,21 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
+from mig_lint.db.legacy import LegacyEnvError as BuildError
+from mig_lint.db.legacy import make_legacy_env
+from mig_lint.db.legacy import MIGRATE_REQUIREMENTS
+
 ENV_VAR = "MIG_LINT_LEGACY_PYTHON"
-REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", "SQLAlchemy==1.4.54", "setuptools<82", "psycopg2-binary==2.9.10",
-                "PyMySQL==1.1.1")
+# coverage, at the test run's own version, measures mig-lint's worker in this interpreter too.
+EXTRA = ("psycopg2-binary==2.9.10", "PyMySQL==1.1.1", f"coverage=={metadata.version('coverage')}",
+         f"covdefaults=={metadata.version('covdefaults')}")
+REQUIREMENTS = (*MIGRATE_REQUIREMENTS, *EXTRA)
 CHECK = "import migrate.versioning.repository"
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".venv-legacy"
@@ -85,11 +92,12 @@ def _interpreter(env_dir: Path) -> Path:
 
 
 def _build(env_dir: Path, python: Path) -> None:
+    """`mig-lint legacy-env`'s own function, with the database drivers and coverage."""
     _run([sys.executable, "-m", "venv", "--clear", str(env_dir)], "python -m venv failed")
-    _run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", *REQUIREMENTS],
-        "pip install failed",
-    )
+    try:
+        make_legacy_env(str(env_dir), EXTRA)
+    except BuildError as exc:
+        raise LegacyEnvError("mig-lint legacy-env failed", str(exc)) from exc
 
 
 def _check(python: Path) -> None:

@@ -66,6 +66,6 @@ def _client(command: list[str], env: dict[str, str], path: str, script: str) -> 
     process = subprocess.run(command, input=script, capture_output=True, text=True,
                              env={**os.environ, **env}, check=False)
     if process.returncode != 0:
-        complaint = (process.stderr or process.stdout).strip().splitlines()
-        raise DumpError(f"{path}: {command[0]} stopped (exit {process.returncode}): "
-                        f"{complaint[-1] if complaint else 'no message'}")
+        said = (process.stderr or process.stdout).strip().splitlines() or ["no message"]
+        first_error = next((line for line in said if "ERROR" in line), said[-1])
+        raise DumpError(f"{path}: {command[0]} stopped (exit {process.returncode}): {first_error.strip()}")

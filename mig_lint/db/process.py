@@ -6,6 +6,7 @@ its last lines are shown when the worker fails.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -21,6 +22,7 @@ WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 # and running worker.py by path needs no mig-lint in the interpreter (the legacy one).
 _BOOT = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
 _OUTPUT_LINES = 20
+_LEGACY_HINT = "; `mig-lint legacy-env DIR` makes an interpreter with migrate: pass DIR/bin/python as --migrate-python"
 
 
 class WorkerError(Exception):
@@ -70,6 +72,8 @@ class Worker:
         except OSError as e:
             self._output.close()
             raise WorkerError(f"cannot run {python}: {e.strerror or e}") from None
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._stdin, self._stdout = self._process.stdin, self._process.stdout
         self._buffer = b""
         try:
             answer = self._ask(request, timeout=None)
@@ -78,7 +82,10 @@ class Worker:
             raise
         if answer.get("event") != "ready":
             self.close()
-            raise WorkerError(f"cannot open {request['tree']}: {_error(answer.get('error'))}")
+            error = _error(answer.get("error"))
+            hint = _LEGACY_HINT if error.type == "ModuleNotFoundError" and "'migrate" in error.message else ""
+            said = error.message if error.type == "Refusal" else str(error)
+            raise WorkerError(f"cannot open {request['tree']}: {said}{hint}")
         self.opened = Opened(answer["current"], tuple(answer["plan"]))
 
     def step(self, op: str, version: str) -> StepDone:
@@ -89,30 +96,28 @@ class Worker:
         except TimeoutError:
             self.close()
             return StepDone(version, time.perf_counter() - started, timed_out=True)
+        except WorkerError as e:  # the migration took the worker down with it
+            return StepDone(version, time.perf_counter() - started, StepError("WorkerDied", str(e)))
         error = answer.get("error")
         return StepDone(version, float(answer["seconds"]), _error(error) if error else None)
 
     def close(self) -> None:
         """Stop the worker (killing it if it does not stop) and drop its output."""
         if self._process.poll() is None:
-            if self._process.stdin:
-                self._process.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                self._stdin.close()
             try:
                 self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # pragma: no cover (a worker that ignores its closed stdin for 5 s)
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
-        if self._process.stdout:
-            self._process.stdout.close()
+        self._stdout.close()
         self._output.close()
 
     def _ask(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
-        assert self._process.stdin is not None
-        try:
-            self._process.stdin.write(json.dumps(request).encode() + b"\n")
-            self._process.stdin.flush()
-        except BrokenPipeError:
-            raise WorkerError(self._died()) from None
+        with contextlib.suppress(BrokenPipeError):  # a worker gone is noticed when its answer does not come
+            self._stdin.write(json.dumps(request).encode() + b"\n")
+            self._stdin.flush()
         line = self._read_line(timeout)
         try:
             answer: dict[str, Any] = json.loads(line)
@@ -121,16 +126,15 @@ class Worker:
         return answer
 
     def _read_line(self, timeout: float | None) -> bytes:
-        assert self._process.stdout is not None
         deadline = None if timeout is None else time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
-            selector.register(self._process.stdout, selectors.EVENT_READ)
+            selector.register(self._stdout, selectors.EVENT_READ)
             while b"\n" not in self._buffer:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 if not selector.select(left):
                     os.killpg(self._process.pid, signal.SIGKILL)
                     raise TimeoutError
-                chunk = os.read(self._process.stdout.fileno(), 65536)
+                chunk = os.read(self._stdout.fileno(), 65536)
                 if not chunk:
                     raise WorkerError(self._died())
                 self._buffer += chunk

@@ -146,7 +146,4 @@ class _Walk:
 
 def shown_url(url: str) -> str:
     """The URL as reports show it: without its password."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+    return sa.engine.make_url(url).render_as_string(hide_password=True)

@@ -62,7 +62,7 @@ def take_snapshot(connection: sa.Connection, previous: Snapshot | None = None,
     else:
         wanted = [name for name in sa.inspect(connection).get_table_names() if name not in ignore]
     if wanted:
-        metadata.reflect(connection, only=wanted)
+        metadata.reflect(connection, only=wanted, resolve_fks=False)
     return Snapshot(metadata, fingerprints)
 
 
@@ -132,7 +132,7 @@ def _added_or_removed(diff: tuple[Any, ...]) -> Change:
 def _altered(diff: tuple[Any, ...]) -> Change:
     """A `modify_*` diff: (kind, schema, table, column, info, database value, `before` value)."""
     kind, _, table, column, _, now, before = diff
-    what = kind.removeprefix("modify_").replace("_", " ")
+    what = {"modify_default": "server default"}.get(kind, kind.removeprefix("modify_").replace("_", " "))
     return Change("altered", "column", f"{table}.{column}", f"{what} {_shown(before)} -> {_shown(now)}")
 
 

@@ -137,11 +137,12 @@ def _open(request: dict[str, Any]) -> AlembicSteps | MigrateSteps:
     return AlembicSteps(request, engine.connect())
 
 
-def _error(exc: BaseException) -> dict[str, str]:
-    """The exception and the innermost frame of migration code that raised it."""
+def _error(exc: BaseException, folders: tuple[str, ...] = ()) -> dict[str, str]:
+    """The exception and the innermost frame in the tree's `folders` (else in any file) that raised it."""
     frames = traceback.extract_tb(exc.__traceback__)
-    inside = [f for f in frames if f"{os.sep}site-packages{os.sep}" not in f.filename] or frames
-    where = f"{inside[-1].filename}:{inside[-1].lineno}" if inside else ""
+    inside = ([f for f in frames if os.path.abspath(f.filename).startswith(folders)]
+              or [f for f in frames if os.path.isfile(f.filename)] or frames)
+    where = f"{inside[-1].filename}:{inside[-1].lineno}" if inside and not isinstance(exc, Refusal) else ""
     message = str(exc).strip().splitlines()
     return {"type": type(exc).__name__, "message": message[0] if message else "", "where": where}
 
@@ -152,10 +153,12 @@ def serve(requests: IO[str], answers: IO[str]) -> None:
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 
+    request = json.loads(requests.readline())
+    folders = tuple(os.path.join(os.path.abspath(f), "") for f in [request["tree"], *request["version_locations"]])
     try:
-        steps = _open(json.loads(requests.readline()))
+        steps = _open(request)
     except Exception as exc:  # noqa: BLE001 - reported to mig-lint, which says it
-        say({"event": "error", "error": _error(exc)})
+        say({"event": "error", "error": _error(exc, folders)})
         return
     say({"event": "ready", "current": steps.current, "plan": steps.versions()})
     for line in requests:
@@ -164,7 +167,7 @@ def serve(requests: IO[str], answers: IO[str]) -> None:
         try:
             version, error = (steps.up() if op == "up" else steps.down()), None
         except Exception as exc:  # noqa: BLE001 - the step failed; the database stays as it left it
-            version, error = None, _error(exc)
+            version, error = None, _error(exc, folders)
         say({"event": "step", "version": version, "seconds": time.perf_counter() - started, "error": error})
 
 
