@@ -22,7 +22,7 @@ from mig_lint.discover import DiscoveryError
 from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
-    from mig_lint.db.replay import ReplayOptions
+    from mig_lint.db.options import ReplayOptions
     from mig_lint.fix.edits import FileChange
     from mig_lint.fix.renumber import Rename
     from mig_lint.heads import HeadFile
@@ -351,8 +351,6 @@ _SECONDS = click.FloatRange(min=0, min_open=True)
 def replay(tree: str, url: str | None, start: str | None, load: str | None, budget: float | None, timeout: float,
            downgrade: bool, snake: bool, fmt: str, python: str | None, migrate_python: str | None) -> int:
     """Apply the migrations of TREE one step at a time; time each and say what it changed (exit 1 on a failure)."""
-    from mig_lint.db.report import replay_json
-    from mig_lint.db.report import replay_text
     from mig_lint.db.run import run_replay
     from mig_lint.db.run import RunError
 
@@ -363,12 +361,15 @@ def replay(tree: str, url: str | None, start: str | None, load: str | None, budg
             result = run_replay(tree, url, options, load, bar.advance)
     except RunError as e:
         raise UsageProblem(str(e)) from None
+    from mig_lint.db.report import replay_json
+    from mig_lint.db.report import replay_text
+
     click.echo(replay_json(result) if fmt == "json" else replay_text(result), nl=False)
     return 1 if result.failed else 0
 
 
 def _replay_options(tree: str, python: str | None, migrate_python: str | None, **given: Any) -> ReplayOptions:
-    from mig_lint.db.replay import ReplayOptions
+    from mig_lint.db.options import ReplayOptions
 
     chosen = migrate_python if os.path.isfile(os.path.join(tree, "migrate.cfg")) else python
     return ReplayOptions(python=chosen or sys.executable, **given)

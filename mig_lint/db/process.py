@@ -60,9 +60,13 @@ class Opened:
 
 
 class Worker:
-    """One worker process running the migrations of one tree against one database."""
+    """One worker process running the migrations of one tree against one database.
 
-    def __init__(self, python: str, request: dict[str, Any], timeout: float | None) -> None:
+    The process starts at once and imports SQLAlchemy and alembic while mig-lint gets ready;
+    `open` hands it the tree and the database.
+    """
+
+    def __init__(self, python: str, timeout: float | None) -> None:
         self.timeout = timeout
         self._output = tempfile.TemporaryFile()
         try:
@@ -75,6 +79,11 @@ class Worker:
         assert self._process.stdin is not None and self._process.stdout is not None
         self._stdin, self._stdout = self._process.stdin, self._process.stdout
         self._buffer = b""
+        self._sent = 0.0
+        self.opened = Opened(None, ())
+
+    def open(self, request: dict[str, Any]) -> Opened:
+        """Open the tree and the database of `request`; the versions the database is at and above."""
         try:
             answer = self._ask(request, timeout=None)
         except WorkerError:
@@ -87,17 +96,28 @@ class Worker:
             said = error.message if error.type == "Refusal" else str(error)
             raise WorkerError(f"cannot open {request['tree']}: {said}{hint}")
         self.opened = Opened(answer["current"], tuple(answer["plan"]))
+        return self.opened
 
     def step(self, op: str, version: str) -> StepDone:
         """Apply the next upgrade (`up`) or undo the last one (`down`); `version` names it."""
-        started = time.perf_counter()
+        self.send(op)
+        return self.receive(version)
+
+    def send(self, op: str) -> None:
+        """Start the step `op` (`up` or `down`); `receive` waits for it."""
+        self._sent = time.perf_counter()
+        self._write({"op": op})
+
+    def receive(self, version: str) -> StepDone:
+        """The outcome of the step sent last, killed when it outlives the timeout; `version` names it."""
+        left = None if self.timeout is None else max(0.0, self._sent + self.timeout - time.perf_counter())
         try:
-            answer = self._ask({"op": op}, timeout=self.timeout)
+            answer = self._answer(left)
         except TimeoutError:
             self.close()
-            return StepDone(version, time.perf_counter() - started, timed_out=True)
+            return StepDone(version, time.perf_counter() - self._sent, timed_out=True)
         except WorkerError as e:  # the migration took the worker down with it
-            return StepDone(version, time.perf_counter() - started, StepError("WorkerDied", str(e)))
+            return StepDone(version, time.perf_counter() - self._sent, StepError("WorkerDied", str(e)))
         error = answer.get("error")
         return StepDone(version, float(answer["seconds"]), _error(error) if error else None)
 
@@ -115,9 +135,15 @@ class Worker:
         self._output.close()
 
     def _ask(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
+        self._write(request)
+        return self._answer(timeout)
+
+    def _write(self, request: dict[str, Any]) -> None:
         with contextlib.suppress(BrokenPipeError):  # a worker gone is noticed when its answer does not come
             self._stdin.write(json.dumps(request).encode() + b"\n")
             self._stdin.flush()
+
+    def _answer(self, timeout: float | None) -> dict[str, Any]:
         line = self._read_line(timeout)
         try:
             answer: dict[str, Any] = json.loads(line)

@@ -1,38 +1,36 @@
-"""What `replay` and `verify` do before and around the walk: find the trees, make or take the databases."""
+"""What `replay` and `verify` do before and around the walk: find the trees, make or take the databases.
+
+The worker of `replay` is started first, so that it imports SQLAlchemy and alembic while
+mig-lint does the same; nothing heavy is imported here before it starts.
+"""
 from __future__ import annotations
 
-import configparser
+import os
+import tempfile
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import closing
+from contextlib import contextmanager
 from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from mig_lint.db.databases import DatabaseError
-from mig_lint.db.databases import scratch_databases
-from mig_lint.db.dump import DumpError
-from mig_lint.db.dump import load_dump
+from mig_lint.db.options import ReplayOptions
+from mig_lint.db.process import Worker
 from mig_lint.db.process import WorkerError
-from mig_lint.db.replay import Replay
-from mig_lint.db.replay import replay
-from mig_lint.db.replay import ReplayOptions
-from mig_lint.db.replay import Step
-from mig_lint.db.stamp import StampError
-from mig_lint.db.verify import Interpreters
-from mig_lint.db.verify import Verification
-from mig_lint.db.verify import verify
-from mig_lint.db.verify import VerifyError
 from mig_lint.discover import discover
 from mig_lint.discover import DiscoveryError
 from mig_lint.model import TreeSpec
 
+if TYPE_CHECKING:
+    from mig_lint.db.replay import Replay
+    from mig_lint.db.replay import Step
+    from mig_lint.db.verify import Interpreters
+    from mig_lint.db.verify import Verification
+
 
 class RunError(Exception):
     """Replay or verify could not start or go on: a tree, a database, a dump or the worker (exit 2)."""
-
-
-_FAILURES = (DiscoveryError, DatabaseError, DumpError, WorkerError, StampError, VerifyError, sa.exc.SQLAlchemyError,
-             ImportError, configparser.Error)
 
 
 def one_tree(path: str, fmt: str | None = None) -> TreeSpec:
@@ -49,31 +47,60 @@ def run_replay(path: str, url: str | None, options: ReplayOptions, load: str | N
     """Replay the tree at `path` on `url` (default: a temporary SQLite file), after loading the dump `load`."""
     try:
         tree = one_tree(path)
-        with scratch_databases(None, ("replay",)) if url is None else nullcontext((url,)) as (target,):
+        with _temporary_sqlite() if url is None else nullcontext(url) as target, \
+                closing(Worker(options.python, options.timeout)) as worker:
+            from mig_lint.db.dump import load_dump
+            from mig_lint.db.replay import replay
+
             if load is not None:
                 load_dump(target, load)
-            return replay(tree, target, options, progress)
-    except _FAILURES as e:
+            return replay(tree, target, worker, options, progress)
+    except (DiscoveryError, WorkerError) as e:
+        raise RunError(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
         raise RunError(_message(e)) from None
 
 
 def run_verify(repository: str, alembic: str, urls: Sequence[str | None], python: Interpreters,
                timeout: float | None = None, keep: bool = False) -> list[Verification]:
     """Verify the conversion on two scratch databases of each server in `urls` (None: SQLite)."""
+    from mig_lint.db.databases import scratch_databases
+    from mig_lint.db.verify import verify
+
     results = []
     try:
         migrate_tree, alembic_tree = one_tree(repository, "migrate"), one_tree(alembic, "alembic")
         for url in urls:
             with scratch_databases(url, ("migrate", "alembic"), keep) as (by_migrate, by_alembic):
                 results.append(verify(migrate_tree, alembic_tree, (by_migrate, by_alembic), python, timeout))
-    except _FAILURES as e:
+    except (DiscoveryError, WorkerError) as e:
+        raise RunError(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
         raise RunError(_message(e)) from None
     return results
 
 
+@contextmanager
+def _temporary_sqlite() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="mig-lint-") as folder:
+        yield f"sqlite:///{os.path.join(folder, 'replay.db')}"
+
+
 def _message(error: Exception) -> str:
+    """The one line that says what went wrong; anything unexpected goes on to the top-level guard."""
+    import configparser
+
+    import sqlalchemy as sa
+
+    from mig_lint.db.databases import DatabaseError
+    from mig_lint.db.dump import DumpError
+    from mig_lint.db.stamp import StampError
+    from mig_lint.db.verify import VerifyError
+
     if isinstance(error, sa.exc.SQLAlchemyError):
         return str(error).splitlines()[0]
     if isinstance(error, ImportError):
         return f"a database driver is missing: {error}"
-    return str(error)
+    if isinstance(error, (DatabaseError, DumpError, StampError, VerifyError, configparser.Error)):
+        return str(error)
+    raise error

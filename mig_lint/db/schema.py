@@ -12,6 +12,7 @@ from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,32 +39,40 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The reflected schema, and each table's fingerprint (None where the dialect has none)."""
+    """The reflected tables by name, and each table's fingerprint (None where the dialect has none).
 
-    metadata: sa.MetaData
+    Unchanged tables are shared with the snapshot before; nothing changes a snapshot's tables.
+    """
+
+    tables: Mapping[str, sa.Table]
     fingerprints: dict[str, str] | None
 
-    @property
-    def tables(self) -> frozenset[str]:
-        return frozenset(self.metadata.tables)
+    def metadata(self, names: Collection[str] | None = None) -> sa.MetaData:
+        """A MetaData with copies of the tables `names` (default: all) and of the tables their foreign keys name."""
+        wanted = set(self.tables if names is None else names) & self.tables.keys()
+        wanted |= {fk.target_fullname.rpartition(".")[0] for name in wanted for fk in self.tables[name].foreign_keys}
+        metadata = sa.MetaData()
+        for name in sorted(wanted & self.tables.keys()):
+            self.tables[name].to_metadata(metadata)
+        return metadata
 
 
 def take_snapshot(connection: sa.Connection, previous: Snapshot | None = None,
                   ignore: Collection[str] = VERSION_TABLES) -> Snapshot:
     """Reflect the database, again only the tables whose fingerprint changed since `previous`."""
     fingerprints = _fingerprints(connection, ignore)
-    metadata = sa.MetaData()
     changed = moved_tables(previous, fingerprints)
+    tables: dict[str, sa.Table] = {}
     if previous is not None and changed is not None:
-        for name, table in previous.metadata.tables.items():
-            if name not in changed:
-                table.to_metadata(metadata)
+        tables.update((name, table) for name, table in previous.tables.items() if name not in changed)
         wanted = [name for name in changed if name in (fingerprints or {})]
     else:
         wanted = [name for name in sa.inspect(connection).get_table_names() if name not in ignore]
     if wanted:
+        metadata = sa.MetaData()
         metadata.reflect(connection, only=wanted, resolve_fks=False)
-    return Snapshot(metadata, fingerprints)
+        tables.update(metadata.tables)
+    return Snapshot(tables, fingerprints)
 
 
 def moved_tables(previous: Snapshot | None, fingerprints: dict[str, str] | None) -> frozenset[str] | None:
@@ -74,26 +83,52 @@ def moved_tables(previous: Snapshot | None, fingerprints: dict[str, str] | None)
     return frozenset(name for name in before.keys() | fingerprints.keys() if before.get(name) != fingerprints.get(name))
 
 
-def changes(connection: sa.Connection, before: Snapshot, after: Snapshot, tables: Collection[str] | None = None,
-            ignore: Collection[str] = VERSION_TABLES) -> tuple[Change, ...]:
-    """What turned `before` into the database at `connection`, whose snapshot is `after`.
+def advance(connection: sa.Connection, before: Snapshot,
+            ignore: Collection[str] = VERSION_TABLES) -> tuple[tuple[Change, ...], Snapshot]:
+    """What changed since `before`, and the snapshot of the database now.
+
+    Only the tables whose fingerprints moved are compared; the comparison's own reflection
+    of them becomes their part of the new snapshot, so that nothing is reflected twice.
+    """
+    fingerprints = _fingerprints(connection, ignore)
+    moved = moved_tables(before, fingerprints)
+    found, reflected = compare(connection, before, moved, ignore)
+    kept = {} if moved is None else {name: t for name, t in before.tables.items() if name not in moved}
+    return found, Snapshot({**kept, **reflected}, fingerprints)
+
+
+def compare(connection: sa.Connection, before: Snapshot, tables: Collection[str] | None = None,
+            ignore: Collection[str] = VERSION_TABLES) -> tuple[tuple[Change, ...], dict[str, sa.Table]]:
+    """What turned `before` into the database at `connection`, and the database's tables as reflected to tell.
 
     `tables` limits the comparison (to the tables whose fingerprints moved); None compares all.
     """
     def wanted(name: str | None) -> bool:
         return name not in ignore and (tables is None or name in tables)
 
+    reflected: dict[str, sa.Table] = {}
+
+    def include_object(obj: Any, name: str | None, type_: str, is_reflected: bool, other: Any) -> bool:
+        if type_ != "table":
+            return True
+        table = obj if is_reflected else other  # the database's side of the pair
+        if wanted(name) and table is not None:
+            reflected[table.name] = table
+        return wanted(name)
+
+    if tables is not None and not tables:
+        return (), reflected
     context = MigrationContext.configure(connection, opts={
         "compare_type": True,
         "compare_server_default": True,
         "include_name": lambda name, type_, parents: type_ != "table" or wanted(name),
-        "include_object": lambda obj, name, type_, reflected, other: type_ != "table" or wanted(name),
+        "include_object": include_object,
     })
     # compare_metadata says how to turn the database into `before`: its reverse is what happened.
-    diffs = compare_metadata(context, before.metadata)
-    kept = [name for name in before.tables & after.tables if wanted(name)]
-    found = [*_described(diffs), *_primary_key_changes(before.metadata, after.metadata, kept)]
-    return tuple(sorted(found, key=lambda c: (c.name.split(".")[0], _ORDER[c.kind], c.name, c.action)))
+    diffs = compare_metadata(context, before.metadata(tables))
+    kept = before.tables.keys() & reflected.keys()
+    found = [*_described(diffs), *_primary_key_changes(before.tables, reflected, kept)]
+    return tuple(sorted(found, key=lambda c: (c.name.split(".")[0], _ORDER[c.kind], c.name, c.action))), reflected
 
 
 _ORDER = {"table": 0, "column": 1, "primary key": 2, "index": 3, "unique index": 3, "unique": 4, "foreign key": 5}
@@ -154,10 +189,11 @@ def _column_detail(column: sa.Column[Any]) -> str:
     return detail
 
 
-def _primary_key_changes(before: sa.MetaData, now: sa.MetaData, tables: Iterable[str]) -> Iterator[Change]:
+def _primary_key_changes(before: Mapping[str, sa.Table], now: Mapping[str, sa.Table],
+                         tables: Iterable[str]) -> Iterator[Change]:
     for name in tables:
-        old = [c.name for c in before.tables[name].primary_key.columns]
-        new = [c.name for c in now.tables[name].primary_key.columns]
+        old = [c.name for c in before[name].primary_key.columns]
+        new = [c.name for c in now[name].primary_key.columns]
         if old != new:
             yield Change("altered", "primary key", name, f"({', '.join(old)}) -> ({', '.join(new)})")
 

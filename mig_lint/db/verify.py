@@ -18,7 +18,7 @@ from mig_lint.db.process import Worker
 from mig_lint.db.replay import shown_url
 from mig_lint.db.replay import worker_request
 from mig_lint.db.schema import Change
-from mig_lint.db.schema import changes
+from mig_lint.db.schema import compare
 from mig_lint.db.schema import moved_tables
 from mig_lint.db.schema import Snapshot
 from mig_lint.db.schema import take_snapshot
@@ -77,8 +77,10 @@ def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], pytho
     engines = tuple(sa.create_engine(url) for url in urls)
     workers: list[Worker] = []
     try:
-        workers.append(Worker(python.migrate, worker_request(repository, urls[0], None), timeout))
-        workers.append(Worker(python.alembic, worker_request(alembic, urls[1], None), timeout))
+        workers.append(Worker(python.migrate, timeout))
+        workers.append(Worker(python.alembic, timeout))
+        workers[0].open(worker_request(repository, urls[0], None))
+        workers[1].open(worker_request(alembic, urls[1], None))
         walk = _SideBySide(engines, workers[0], workers[1], ignore)
         pairs = walk.run(_pairs(workers[0].opened.plan, workers[1].opened.plan, mapping))
     finally:
@@ -137,7 +139,7 @@ class _SideBySide:
         moved = [moved_tables(old, new.fingerprints) for old, new in zip(before, self.snapshots)]
         tables = None if None in moved else frozenset(name for names in moved for name in names or ())
         with self.engines[1].connect() as connection:
-            found = changes(connection, self.snapshots[0], self.snapshots[1], tables, self.ignore)
+            found = compare(connection, self.snapshots[0], tables, self.ignore)[0]
         return Pair(version, revisions[-1], migrated, tuple(upgraded), found)
 
     def _snapshot(self, engine: sa.Engine, previous: Snapshot | None) -> Snapshot:

@@ -45,6 +45,10 @@ class AlembicSteps:
         heads: Any = current  # alembic's own run_migrations passes the tuple of heads
         self.plan = [step.revision for step in self.script._upgrade_revs("heads", heads)]
         self.done: list[Any] = []
+        self._next: list[Any] = []
+        # One context for every step; each step commits on its own, as alembic's transaction_per_migration does.
+        self.context = MigrationContext.configure(connection, opts={
+            "fn": lambda heads, context: self._next, "transaction_per_migration": True})
 
     def _start_at(self, version: str, current: tuple[str, ...]) -> tuple[str, ...]:
         from alembic.runtime.migration import MigrationContext
@@ -77,12 +81,14 @@ class AlembicSteps:
 
     def _run(self, step: Any) -> None:
         from alembic.operations import Operations
-        from alembic.runtime.migration import MigrationContext
 
-        with self.connection.begin():
-            context = MigrationContext.configure(self.connection, opts={"fn": lambda heads, context: [step]})
-            with Operations.context(context):
-                context.run_migrations()
+        self._next = [step]
+        try:
+            with Operations.context(self.context):
+                self.context.run_migrations()
+        finally:
+            if self.connection.in_transaction():  # what reading the version table began
+                self.connection.rollback()
 
 
 class MigrateSteps:
@@ -171,10 +177,23 @@ def serve(requests: IO[str], answers: IO[str]) -> None:
         say({"event": "step", "version": version, "seconds": time.perf_counter() - started, "error": error})
 
 
+def _preload() -> None:
+    """Import what the steps will need while mig-lint is still starting (alembic is absent in a legacy env)."""
+    import sqlalchemy  # noqa: F401
+
+    try:
+        import alembic.operations  # noqa: F401
+        import alembic.runtime.migration  # noqa: F401
+        import alembic.script  # noqa: F401
+    except ImportError:
+        pass
+
+
 def main() -> None:
     """Serve on stdin/stdout; the migrations' own output goes to stderr."""
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    _preload()
     serve(sys.stdin, answers)
 
 
