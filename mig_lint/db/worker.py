@@ -83,12 +83,8 @@ class AlembicSteps:
         from alembic.operations import Operations
 
         self._next = [step]
-        try:
-            with Operations.context(self.context):
-                self.context.run_migrations()
-        finally:
-            if self.connection.in_transaction():  # what reading the version table began
-                self.connection.rollback()
+        with Operations.context(self.context):
+            self.context.run_migrations()
 
 
 class MigrateSteps:
