@@ -23,6 +23,7 @@ from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
     from mig_lint.db.options import ReplayOptions
+    from mig_lint.db.replay import Step
     from mig_lint.fix.edits import FileChange
     from mig_lint.fix.renumber import Rename
     from mig_lint.heads import HeadFile
@@ -357,7 +358,7 @@ def replay(tree: str, url: str | None, start: str | None, load: str | None, budg
     options = _replay_options(tree, python, migrate_python, start=start, budget=budget, timeout=timeout,
                               downgrade=downgrade, snake=snake)
     try:
-        with _ProgressBar(fmt == "text") as bar:
+        with _ProgressBar(fmt == "text" and sys.stderr.isatty()) as bar:
             result = run_replay(tree, url, options, load, bar.advance)
     except RunError as e:
         raise UsageProblem(str(e)) from None
@@ -376,22 +377,24 @@ def _replay_options(tree: str, python: str | None, migrate_python: str | None, *
 
 
 class _ProgressBar:
-    """A bar on stderr while steps run, when stderr is a terminal and the report is text."""
+    """A bar on stderr while the steps run (when stderr is a terminal and the report is text)."""
 
-    def __init__(self, wanted: bool) -> None:
-        self.wanted = wanted and sys.stderr.isatty()
-        self.count = 0
+    WIDTH = 30
+
+    def __init__(self, shown: bool) -> None:
+        self.shown = shown
 
     def __enter__(self) -> _ProgressBar:
         return self
 
-    def advance(self, step: object) -> None:
-        if self.wanted:  # pragma: no cover (needs a terminal)
-            self.count += 1
-            click.echo(f"\rmig-lint replay: {self.count} steps", err=True, nl=False)
+    def advance(self, step: Step, total: int) -> None:
+        if self.shown:
+            filled = self.WIDTH * step.index // max(total, 1)
+            bar = "#" * filled + "." * (self.WIDTH - filled)
+            click.echo(f"\r[{bar}] {step.index}/{total} {step.direction} {step.done.version}\033[K", err=True, nl=False)
 
     def __exit__(self, *exc: object) -> None:
-        if self.wanted and self.count:  # pragma: no cover (needs a terminal)
+        if self.shown:
             click.echo("\r\033[K", err=True, nl=False)
 
 

@@ -441,3 +441,17 @@ def test_migrate_from_must_agree(in_tmp, capsys):
     assert "from 220" in capsys.readouterr().out  # stamped at 220: 221 finds no users table
     assert main(["replay", "shop", "--url", url, "--migrate-python", legacy_python(), "--from", "219"]) == 2
     assert capsys.readouterr().err == "mig-lint: cannot open shop: --from 219: the database is at migrate version 220\n"
+
+
+def test_the_progress_bar(capsys):
+    from mig_lint.cli import _ProgressBar
+    from mig_lint.db.process import StepDone
+    from mig_lint.db.replay import Step
+
+    with _ProgressBar(True) as bar:
+        bar.advance(Step(1, "up", StepDone("r1", 0.1), ()), 4)
+    # click drops the erase-line codes when stderr is not a terminal, as here
+    assert capsys.readouterr().err == f"\r[{'#' * 7}{'.' * 23}] 1/4 up r1\r"
+    with _ProgressBar(False) as bar:
+        bar.advance(Step(1, "up", StepDone("r1", 0.1), ()), 4)
+    assert capsys.readouterr().err == ""

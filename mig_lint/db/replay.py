@@ -69,8 +69,11 @@ def worker_request(tree: TreeSpec, url: str, start: str | None) -> dict[str, obj
 
 
 def replay(tree: TreeSpec, url: str, worker: Worker, options: ReplayOptions,
-           progress: Callable[[Step], None] = lambda step: None) -> Replay:
-    """Replay `tree` on the database at `url` with the started `worker`; `progress` hears of every step."""
+           progress: Callable[[Step, int], None] = lambda step, total: None) -> Replay:
+    """Replay `tree` on the database at `url` with the started `worker`; `progress` hears of every step.
+
+    `progress` is given each step as it is recorded and the number of steps the walk plans.
+    """
     engine = sa.create_engine(url)
     copy = None
     try:
@@ -125,12 +128,13 @@ class _Walk:
     """The replay's moving state: the snapshot of the database now, the one before each step up, the steps."""
 
     def __init__(self, engine: sa.Engine, copy: _SqliteCopy | None, worker: Worker, options: ReplayOptions,
-                 progress: Callable[[Step], None]) -> None:
+                 progress: Callable[[Step, int], None]) -> None:
         self.engine, self.copy, self.worker, self.options, self.progress = engine, copy, worker, options, progress
         self.steps: list[Step] = []
         with engine.connect() as connection:
             self.snapshot = take_snapshot(connection)
         self.before_up: dict[str, Snapshot] = {}
+        self.planned = 0
 
     def run(self, ops: list[tuple[str, str]]) -> None:
         """Run `ops`, stopping at a step that fails or does not reverse.
@@ -138,6 +142,7 @@ class _Walk:
         With a copy to read, a step up that follows a step up is sent before the one before
         it is described; downgrades wait, as the walk may stop after them.
         """
+        self.planned = len(ops)
         if ops:
             self.worker.send(ops[0][0])
         for index, (op, version) in enumerate(ops):
@@ -166,7 +171,7 @@ class _Walk:
         step = Step(len(self.steps) + 1, direction, done, step_changes,
                     over_budget=budget is not None and done.seconds > budget, not_reversed=left)
         self.steps.append(step)
-        self.progress(step)
+        self.progress(step, self.planned)
         return step
 
 

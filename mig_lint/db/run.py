@@ -43,7 +43,7 @@ def one_tree(path: str, fmt: str | None = None) -> TreeSpec:
 
 
 def run_replay(path: str, url: str | None, options: ReplayOptions, load: str | None = None,
-               progress: Callable[[Step], None] = lambda step: None) -> Replay:
+               progress: Callable[[Step, int], None] = lambda step, total: None) -> Replay:
     """Replay the tree at `path` on `url` (default: a temporary SQLite file), after loading the dump `load`."""
     try:
         tree = one_tree(path)
