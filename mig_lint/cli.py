@@ -22,6 +22,7 @@ from mig_lint.discover import DiscoveryError
 from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
+    from mig_lint.convert.repository import Conversion
     from mig_lint.db.options import ReplayOptions
     from mig_lint.db.replay import Step
     from mig_lint.fix.edits import FileChange
@@ -295,8 +296,12 @@ def _stopped_base() -> str | None:
 @click.option("--dry-run", is_flag=True, help="Report what would be written, and write nothing.")
 @click.option("--force", is_flag=True, help="Replace files that already exist in --out.")
 @click.option("--onto", metavar="REV", help="Append the converted chain after REV, the head of the alembic tree --out.")
+@click.option("--squash-to", type=int, metavar="N", help="One base revision creating the schema of versions up to N.")
+@click.option("--squash-url", metavar="URL", help="The server whose scratch database --squash-to builds on "
+              "[default: SQLite].")
+@click.option("--python", "python", metavar="PATH", help="The interpreter that runs the revisions for --squash-to.")
 def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool,
-            onto: str | None) -> int:
+            onto: str | None, squash_to: int | None, squash_url: str | None, python: str | None) -> int:
     """Turn the migrate REPOSITORY into alembic revisions in --out (exit 1 when some code is left untranslated)."""
     from mig_lint.convert.report import render_json
     from mig_lint.convert.report import render_text
@@ -306,12 +311,25 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
 
     try:
         conversion = plan_conversion(repository, out, scheme, scaffold=not no_scaffold, onto=onto)
+        if squash_to is not None:
+            conversion = _squashed(conversion, squash_to, squash_url, python or sys.executable)
         if not dry_run:
             write_conversion(conversion, force)
     except (ConvertError, OSError) as e:
         raise UsageProblem(str(e)) from None
     click.echo(render_json(conversion) if fmt == "json" else render_text(conversion, written=not dry_run), nl=False)
     return 1 if any(v.status in ("partial", "failed") for v in conversion.versions) else 0
+
+
+def _squashed(conversion: Conversion, number: int, url: str | None, python: str) -> Conversion:
+    from mig_lint.convert.squash import squash
+    from mig_lint.db.run import run_guarded
+    from mig_lint.db.run import RunError
+
+    try:
+        return run_guarded(squash, conversion, number, url, python)
+    except RunError as e:
+        raise UsageProblem(str(e)) from None
 
 
 @cli.command()

@@ -17,12 +17,15 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
         detail = {"translated": f"{version.operations} migrate construct(s) rewritten",
                   "partial": "partly: kept under NotImplementedError",
                   "sql-only": "SQL scripts only", "placeholder": "placeholder (empty revision)",
+                  "squashed": f"{len(version.sources)} migrate file(s) squashed into the {version.operations} "
+                              "tables they built (rows they inserted are not included)",
                   "failed": version.problem or ""}[version.status]
         lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}")
         for item in version.unsupported:
             lines.append(f"      {version.script}:{item.line}: {item.construct}: {item.reason}")
     counts = Counter(v.status for v in conversion.versions)
-    summary = ", ".join(f"{counts[s]} {s}" for s in ("translated", "partial", "sql-only", "placeholder", "failed")
+    statuses = ("squashed", "translated", "partial", "sql-only", "placeholder", "failed")
+    summary = ", ".join(f"{counts[s]} {s}" for s in statuses
                         if counts[s])
     count = len(conversion.versions)
     lines.append(f"{count} version{'' if count == 1 else 's'}: {summary or 'nothing to convert'}.")

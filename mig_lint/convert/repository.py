@@ -43,7 +43,7 @@ class VersionReport:
     number: int
     revision: str
     file: str
-    status: str  # translated, partial, sql-only, placeholder, failed
+    status: str  # translated, partial, sql-only, placeholder, failed, squashed
     sources: tuple[str, ...]
     script: str | None  # the Python script among the sources
     operations: int

@@ -14,6 +14,7 @@ from contextlib import closing
 from contextlib import contextmanager
 from contextlib import nullcontext
 from typing import TYPE_CHECKING
+from typing import TypeVar
 
 from mig_lint.db.options import ReplayOptions
 from mig_lint.db.process import Worker
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from mig_lint.db.replay import Step
     from mig_lint.db.verify import Interpreters
     from mig_lint.db.verify import Verification
+
+
+T = TypeVar("T")
 
 
 class RunError(Exception):
@@ -78,6 +82,16 @@ def run_verify(repository: str, alembic: str, urls: Sequence[str | None], python
     except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
         raise RunError(_message(e)) from None
     return results
+
+
+def run_guarded(function: Callable[..., T], *args: object) -> T:
+    """`function(*args)`, with a database, worker or driver problem as a RunError."""
+    try:
+        return function(*args)
+    except WorkerError as e:
+        raise RunError(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
+        raise RunError(_message(e)) from None
 
 
 @contextmanager

@@ -93,10 +93,18 @@ def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], pytho
 
 def _pairs(versions: tuple[str, ...], revisions: tuple[str, ...],
            mapping: dict[int, str]) -> list[tuple[str, tuple[str, ...]]]:
-    """Each migrate version with the alembic revisions to run up to its mapped one."""
-    pairs, position = [], 0
+    """Each migrate version with the alembic revisions to run up to its mapped one.
+
+    Versions below the first one the map knows were squashed (`convert --squash-to`): they
+    run on migrate's side alone, and the comparison waits for the squash.
+    """
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    position = 0
     for version in versions:
         target = mapping.get(int(version))
+        if target is None and mapping and int(version) < min(mapping):
+            pairs.append((version, ()))
+            continue
         if target is None:
             raise VerifyError(f"the stamp map has no revision for migrate version {version}")
         if target not in revisions[position:]:
@@ -131,8 +139,8 @@ class _SideBySide:
                 upgraded.append(self.alembic.step("up", revision))
                 if upgraded[-1].error or upgraded[-1].timed_out:
                     break
-        pair = Pair(version, revisions[-1], migrated, tuple(upgraded))
-        if pair.failed:
+        pair = Pair(version, revisions[-1] if revisions else "", migrated, tuple(upgraded))
+        if pair.failed or not revisions:
             return pair
         before = self.snapshots
         self.snapshots = tuple(self._snapshot(e, s) for e, s in zip(self.engines, before))
@@ -140,7 +148,7 @@ class _SideBySide:
         tables = None if None in moved else frozenset(name for names in moved for name in names or ())
         with self.engines[1].connect() as connection:
             found = compare(connection, self.snapshots[0], tables, self.ignore)[0]
-        return Pair(version, revisions[-1], migrated, tuple(upgraded), found)
+        return Pair(version, pair.revision, migrated, tuple(upgraded), found)
 
     def _snapshot(self, engine: sa.Engine, previous: Snapshot | None) -> Snapshot:
         with engine.connect() as connection:
