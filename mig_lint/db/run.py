@@ -49,47 +49,45 @@ def one_tree(path: str, fmt: str | None = None) -> TreeSpec:
 def run_replay(path: str, url: str | None, options: ReplayOptions, load: str | None = None,
                progress: Callable[[Step, int], None] = lambda step, total: None) -> Replay:
     """Replay the tree at `path` on `url` (default: a temporary SQLite file), after loading the dump `load`."""
-    try:
-        tree = one_tree(path)
-        with _temporary_sqlite() if url is None else nullcontext(url) as target, \
-                closing(Worker(options.python, options.timeout)) as worker:
-            from mig_lint.db.dump import load_dump
-            from mig_lint.db.replay import replay
+    return run_guarded(_replay, path, url, options, load, progress)
 
-            if load is not None:
-                load_dump(target, load)
-            return replay(tree, target, worker, options, progress)
-    except (DiscoveryError, WorkerError) as e:
-        raise RunError(str(e)) from None
-    except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
-        raise RunError(_message(e)) from None
+
+def _replay(path: str, url: str | None, options: ReplayOptions, load: str | None,
+            progress: Callable[[Step, int], None]) -> Replay:
+    tree = one_tree(path)
+    with _temporary_sqlite() if url is None else nullcontext(url) as target, \
+            closing(Worker(options.python, options.timeout)) as worker:
+        from mig_lint.db.dump import load_dump
+        from mig_lint.db.replay import replay
+
+        if load is not None:
+            load_dump(target, load)
+        return replay(tree, target, worker, options, progress)
 
 
 def run_verify(repository: str, alembic: str, urls: Sequence[str | None], python: Interpreters,
                timeout: float | None = None, keep: bool = False) -> list[Verification]:
     """Verify the conversion on two scratch databases of each server in `urls` (None: SQLite)."""
+    return run_guarded(_verify, repository, alembic, urls, python, timeout, keep)
+
+
+def _verify(repository: str, alembic: str, urls: Sequence[str | None], python: Interpreters,
+            timeout: float | None, keep: bool) -> list[Verification]:
     from mig_lint.db.databases import scratch_databases
     from mig_lint.db.verify import verify
 
+    migrate_tree, alembic_tree = one_tree(repository, "migrate"), one_tree(alembic, "alembic")
     results = []
-    try:
-        migrate_tree, alembic_tree = one_tree(repository, "migrate"), one_tree(alembic, "alembic")
-        for url in urls:
-            with scratch_databases(url, ("migrate", "alembic"), keep) as (by_migrate, by_alembic):
-                results.append(verify(migrate_tree, alembic_tree, (by_migrate, by_alembic), python, timeout))
-    except (DiscoveryError, WorkerError) as e:
-        raise RunError(str(e)) from None
-    except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
-        raise RunError(_message(e)) from None
+    for url in urls:
+        with scratch_databases(url, ("migrate", "alembic"), keep) as (by_migrate, by_alembic):
+            results.append(verify(migrate_tree, alembic_tree, (by_migrate, by_alembic), python, timeout))
     return results
 
 
 def run_guarded(function: Callable[..., T], *args: object) -> T:
-    """`function(*args)`, with a database, worker or driver problem as a RunError."""
+    """`function(*args)`, with a tree, database, dump, worker or driver problem as a RunError."""
     try:
         return function(*args)
-    except WorkerError as e:
-        raise RunError(str(e)) from None
     except Exception as e:  # noqa: BLE001 - the expected ones are told apart by _message
         raise RunError(_message(e)) from None
 
@@ -115,6 +113,7 @@ def _message(error: Exception) -> str:
         return str(error).splitlines()[0]
     if isinstance(error, ImportError):
         return f"a database driver is missing: {error}"
-    if isinstance(error, (DatabaseError, DumpError, StampError, VerifyError, configparser.Error)):
+    if isinstance(error, (DiscoveryError, WorkerError, DatabaseError, DumpError, StampError, VerifyError,
+                          configparser.Error)):
         return str(error)
     raise error
