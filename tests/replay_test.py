@@ -455,3 +455,19 @@ def test_the_progress_bar(capsys):
     with _ProgressBar(False) as bar:
         bar.advance(Step(1, "up", StepDone("r1", 0.1), ()), 4)
     assert capsys.readouterr().err == ""
+
+
+def test_from_a_revision_the_tree_does_not_have(in_tmp, capsys):
+    tree = alembic_tree(in_tmp, r1=R1)
+    assert main(["replay", str(tree), "--from", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mig-lint: cannot open {tree}: ") and "'nope'" in err and "worker.py" not in err, err
+
+
+def test_an_empty_migrate_repository(in_tmp, capsys):
+    from tests.legacy_env import legacy_python
+
+    write_tree(in_tmp, {"repo/migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n",
+                        "repo/versions/__init__.py": ""})
+    code, report = replay_json(capsys, "repo", "--migrate-python", legacy_python())
+    assert code == 0 and report["from"] == "0" and report["steps"] == []

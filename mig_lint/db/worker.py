@@ -101,7 +101,7 @@ class MigrateSteps:
         try:
             self.schema = ControlledSchema(engine, self.repository)
         except DatabaseNotControlledError:
-            initial = int(start) if start is not None else versions[0] - 1
+            initial = int(start) if start is not None else (versions[0] - 1 if versions else 0)
             self.schema = ControlledSchema.create(engine, self.repository, initial)
         if start is not None and int(self.schema.version) != int(start):
             raise Refusal(f"--from {start}: the database is at migrate version {self.schema.version}")
@@ -140,11 +140,10 @@ def _open(request: dict[str, Any]) -> AlembicSteps | MigrateSteps:
 
 
 def _error(exc: BaseException, folders: tuple[str, ...] = ()) -> dict[str, str]:
-    """The exception and the innermost frame in the tree's `folders` (else in any file) that raised it."""
+    """The exception and the innermost frame of the tree's `folders` (its migration's line) that raised it."""
     frames = traceback.extract_tb(exc.__traceback__)
-    inside = ([f for f in frames if os.path.abspath(f.filename).startswith(folders)]
-              or [f for f in frames if os.path.isfile(f.filename)] or frames)
-    where = f"{inside[-1].filename}:{inside[-1].lineno}" if inside and not isinstance(exc, Refusal) else ""
+    inside = [f for f in frames if os.path.abspath(f.filename).startswith(folders)]
+    where = f"{inside[-1].filename}:{inside[-1].lineno}" if inside else ""
     message = str(exc).strip().splitlines()
     return {"type": type(exc).__name__, "message": message[0] if message else "", "where": where}
 
