@@ -23,7 +23,7 @@ from mig_lint.sources.git import GitError
 
 if TYPE_CHECKING:
     from mig_lint.convert.repository import Conversion
-    from mig_lint.db.options import ReplayOptions
+    from mig_lint.db.options import Interpreters
     from mig_lint.db.replay import Step
     from mig_lint.fix.edits import FileChange
     from mig_lint.fix.renumber import Rename
@@ -370,11 +370,11 @@ _SECONDS = click.FloatRange(min=0, min_open=True)
 def replay(tree: str, url: str | None, start: str | None, load: str | None, budget: float | None, timeout: float,
            downgrade: bool, snake: bool, fmt: str, python: str | None, migrate_python: str | None) -> int:
     """Apply the migrations of TREE one step at a time; time each and say what it changed (exit 1 on a failure)."""
+    from mig_lint.db.options import ReplayOptions
     from mig_lint.db.run import run_replay
     from mig_lint.db.run import RunError
 
-    options = _replay_options(tree, python, migrate_python, start=start, budget=budget, timeout=timeout,
-                              downgrade=downgrade, snake=snake)
+    options = ReplayOptions(_interpreters(python, migrate_python), start, budget, timeout, downgrade, snake)
     try:
         with _ProgressBar(fmt == "text" and sys.stderr.isatty()) as bar:
             result = run_replay(tree, url, options, load, bar.advance)
@@ -387,11 +387,10 @@ def replay(tree: str, url: str | None, start: str | None, load: str | None, budg
     return 1 if result.failed else 0
 
 
-def _replay_options(tree: str, python: str | None, migrate_python: str | None, **given: Any) -> ReplayOptions:
-    from mig_lint.db.options import ReplayOptions
+def _interpreters(python: str | None, migrate_python: str | None) -> Interpreters:
+    from mig_lint.db.options import Interpreters
 
-    chosen = migrate_python if os.path.isfile(os.path.join(tree, "migrate.cfg")) else python
-    return ReplayOptions(python=chosen or sys.executable, **given)
+    return Interpreters(migrate_python or sys.executable, python or sys.executable)
 
 
 class _ProgressBar:
@@ -435,10 +434,9 @@ def verify(repository: str, alembic_dir: str, urls: tuple[str, ...], dialect_all
     from mig_lint.db.report import verify_text
     from mig_lint.db.run import run_verify
     from mig_lint.db.run import RunError
-    from mig_lint.db.verify import Interpreters
 
     servers: list[str | None] = [None] if dialect_all or not urls else []
-    interpreters = Interpreters(migrate_python or sys.executable, python or sys.executable)
+    interpreters = _interpreters(python, migrate_python)
     try:
         results = run_verify(repository, alembic_dir, [*servers, *urls], interpreters, timeout, keep)
     except RunError as e:

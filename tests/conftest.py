@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
+
+SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "shop"
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -24,6 +27,17 @@ def alembic_script(revision: str, down: str | None, **extra: str) -> str:
     lines = [f"revision = {revision!r}", f"down_revision = {down!r}"]
     lines += [f"{name} = {value}" for name, value in extra.items()]
     return "\n".join(lines) + "\n\ndef upgrade():\n    pass\n"
+
+
+@pytest.fixture
+def converted(in_tmp, capsys):
+    """The shop fixture (migrate) copied to `shop`, converted by `mig-lint convert` into `alembic`."""
+    from mig_lint.cli import main
+
+    shutil.copytree(SHOP, in_tmp / "shop")
+    assert main(["convert", "shop", "--out", "alembic"]) == 0
+    capsys.readouterr()
+    return in_tmp
 
 
 @pytest.fixture

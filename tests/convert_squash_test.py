@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mig_lint.cli import main
-from tests.databases import SERVERS
+from tests.databases import require_server
 
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "shop"
 
@@ -48,16 +48,13 @@ def test_squash_to_a_version(shop, in_tmp, capsys):
 
 @pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
 def test_squash_built_on_a_server_uses_its_types(shop, in_tmp, capsys, kind):
-    from tests.databases import fresh_database
-
-    with fresh_database(kind, in_tmp):  # reaches the server, or fails/skips saying why
-        pass
-    assert main(["convert", "shop", "--out", "alembic", "--squash-to", "224", "--squash-url", SERVERS[kind]]) == 0
+    server = require_server(kind, in_tmp)
+    assert main(["convert", "shop", "--out", "alembic", "--squash-to", "224", "--squash-url", server]) == 0
     squashed = (in_tmp / "alembic" / "versions" / "0224_squashed.py").read_text()
     module = "postgresql" if kind == "postgresql" else "mysql"
     assert f"from sqlalchemy.dialects import {module}\n" in squashed and f"{module}." in squashed
     capsys.readouterr()
-    assert "ok: all 12 versions" in _verify(capsys, "--url", SERVERS[kind])
+    assert "ok: all 12 versions" in _verify(capsys, "--url", server)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -20,6 +20,13 @@ SERVERS = {
 }
 
 
+def require_server(kind: str, tmp_path) -> str:
+    """The URL of the `kind` server, once it has been reached (else the test fails under CI or is skipped)."""
+    with fresh_database(kind, tmp_path):
+        pass
+    return SERVERS[kind]
+
+
 @contextmanager
 def fresh_database(kind: str, tmp_path) -> Iterator[str]:
     """The URL of a new, empty database (SQLite: a file in tmp_path), dropped afterwards."""

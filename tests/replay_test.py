@@ -471,3 +471,12 @@ def test_an_empty_migrate_repository(in_tmp, capsys):
                         "repo/versions/__init__.py": ""})
     code, report = replay_json(capsys, "repo", "--migrate-python", legacy_python())
     assert code == 0 and report["from"] == "0" and report["steps"] == []
+
+
+def test_the_interpreter_follows_the_tree_found_not_the_path_given(in_tmp, capsys):
+    from tests.legacy_env import legacy_python
+
+    shutil.copytree(SHOP, in_tmp / "project" / "db" / "shop")  # no migrate.cfg at the path given
+    code, report = replay_json(capsys, "project", "--migrate-python", legacy_python())
+    assert code == 0, report
+    assert report["format"] == "migrate" and len(report["steps"]) == 12

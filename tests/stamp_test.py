@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -11,17 +10,8 @@ import sqlalchemy as sa
 
 from mig_lint.cli import main
 from tests.convert_test import MIGRATE_UPGRADE
-from tests.convert_test import SHOP
 from tests.databases import fresh_database
 from tests.schema import snapshot
-
-
-@pytest.fixture
-def converted(in_tmp, capsys):
-    shutil.copytree(SHOP, in_tmp / "shop")
-    assert main(["convert", "shop", "--out", "alembic"]) == 0
-    capsys.readouterr()
-    return in_tmp
 
 
 def _migrate(url, repo="shop"):

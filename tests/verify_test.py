@@ -9,29 +9,15 @@ from pathlib import Path
 import pytest
 
 from mig_lint.cli import main
+from tests.databases import require_server
 from tests.databases import SERVERS
 
-SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "shop"
 KINDS = ["sqlite", "postgresql", "mariadb"]
-
-
-@pytest.fixture
-def converted(in_tmp, capsys):
-    shutil.copytree(SHOP, in_tmp / "shop")
-    assert main(["convert", "shop", "--out", "alembic"]) == 0
-    capsys.readouterr()
-    return in_tmp
 
 
 def _server(kind: str) -> list[str]:
     """The --url for `kind` (none for SQLite); a missing server fails (CI) or skips, as for the other tests."""
-    from tests.databases import fresh_database
-
-    if kind == "sqlite":
-        return []
-    with fresh_database(kind, Path(".")):  # reaches the server, or fails/skips saying why
-        pass
-    return ["--url", SERVERS[kind]]
+    return [] if kind == "sqlite" else ["--url", require_server(kind, Path("."))]
 
 
 def _verify(capsys, *args: str) -> tuple[int, dict]:
@@ -160,11 +146,8 @@ def test_kept_server_databases(converted):
     import sqlalchemy as sa
 
     from mig_lint.db.databases import scratch_databases
-    from tests.databases import fresh_database
 
-    with fresh_database("postgresql", converted):  # reaches the server, or fails/skips saying why
-        pass
-    with scratch_databases(SERVERS["postgresql"], ("one",), keep=True) as (url,):
+    with scratch_databases(require_server("postgresql", converted), ("one",), keep=True) as (url,):
         pass
     engine = sa.create_engine(url)
     with engine.connect() as connection:

@@ -46,11 +46,18 @@ def scratch_databases(url: str | None, names: tuple[str, ...], keep: bool = Fals
         admin.dispose()
 
 
+def shown_url(url: str) -> str:
+    """The URL as messages and reports show it: without its password (as given when it does not parse)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
 def _run(admin: sa.Engine, statements: list[str], server: sa.URL) -> None:
     try:
         with admin.connect() as connection:
             for statement in statements:
                 connection.exec_driver_sql(statement)
     except sa.exc.SQLAlchemyError as e:
-        shown = server.render_as_string(hide_password=True)
-        raise DatabaseError(f"{shown}: {str(e).splitlines()[0]}") from None
+        raise DatabaseError(f"{server.render_as_string(hide_password=True)}: {str(e).splitlines()[0]}") from None

@@ -16,6 +16,7 @@ from dataclasses import field
 
 import sqlalchemy as sa
 
+from mig_lint.db.databases import shown_url
 from mig_lint.db.options import ReplayOptions
 from mig_lint.db.process import StepDone
 from mig_lint.db.process import Worker
@@ -171,8 +172,3 @@ class _Walk:
         self.steps.append(step)
         self.progress(step, self.planned)
         return step
-
-
-def shown_url(url: str) -> str:
-    """The URL as reports show it: without its password."""
-    return sa.engine.make_url(url).render_as_string(hide_password=True)

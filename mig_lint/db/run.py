@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING
 from typing import TypeVar
 
+from mig_lint.db.options import Interpreters
 from mig_lint.db.options import ReplayOptions
 from mig_lint.db.process import Worker
 from mig_lint.db.process import WorkerError
@@ -26,7 +27,6 @@ from mig_lint.model import TreeSpec
 if TYPE_CHECKING:
     from mig_lint.db.replay import Replay
     from mig_lint.db.replay import Step
-    from mig_lint.db.verify import Interpreters
     from mig_lint.db.verify import Verification
 
 
@@ -56,7 +56,7 @@ def _replay(path: str, url: str | None, options: ReplayOptions, load: str | None
             progress: Callable[[Step, int], None]) -> Replay:
     tree = one_tree(path)
     with _temporary_sqlite() if url is None else nullcontext(url) as target, \
-            closing(Worker(options.python, options.timeout)) as worker:
+            closing(Worker(options.python.of(tree.format), options.timeout)) as worker:
         from mig_lint.db.dump import load_dump
         from mig_lint.db.replay import replay
 

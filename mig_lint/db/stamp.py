@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from mig_lint.db.databases import shown_url
 from mig_lint.sources.migrate import read_migrate_config
 
 
@@ -56,7 +57,7 @@ def stamp(url: str, repository: str, alembic_dir: str) -> tuple[int, str]:
                 raise StampError(f"alembic_version already holds {', '.join(current)}: this database is stamped")
             context.stamp(ScriptDirectory(alembic_dir), revision)
     except sa.exc.SQLAlchemyError as e:
-        raise StampError(f"{_shown(url)}: {str(e).splitlines()[0]}") from None
+        raise StampError(f"{shown_url(url)}: {str(e).splitlines()[0]}") from None
     finally:
         engine.dispose()
     return version, revision
@@ -66,14 +67,8 @@ def _engine(url: str) -> sa.Engine:
     try:
         return sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError, configparser.Error) as e:
-        raise StampError(f"cannot use --url {_shown(url)}: {e}") from None
+        raise StampError(f"cannot use --url {shown_url(url)}: {e}") from None
 
-
-def _shown(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
 
 
 def _migrate_version(connection: sa.Connection, table: str, repository_id: str) -> int:

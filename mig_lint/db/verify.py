@@ -8,14 +8,14 @@ side since the last match are compared. The walk stops at the first version that
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from mig_lint.db.databases import shown_url
+from mig_lint.db.options import Interpreters
 from mig_lint.db.process import StepDone
 from mig_lint.db.process import Worker
-from mig_lint.db.replay import shown_url
 from mig_lint.db.replay import worker_request
 from mig_lint.db.schema import Change
 from mig_lint.db.schema import compare
@@ -59,14 +59,6 @@ class Verification:
     @property
     def ok(self) -> bool:
         return len(self.pairs) == self.planned and not any(p.failed for p in self.pairs)
-
-
-@dataclass(frozen=True, slots=True)
-class Interpreters:
-    """The Python that runs migrate's side and the one that runs alembic's."""
-
-    migrate: str = sys.executable
-    alembic: str = sys.executable
 
 
 def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], python: Interpreters,
