@@ -9,7 +9,6 @@ time, so the cache is never stale; a cache that cannot be read or written is ski
 """
 from __future__ import annotations
 
-import ast
 import os
 import sys
 
@@ -62,7 +61,7 @@ class SyntaxCache:
         if digest in self._known:
             return None
         try:
-            compile(text, "<script>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(text, "<script>", "exec", dont_inherit=True)
         except SyntaxError as e:
             return Problem("syntax", e.msg, e.lineno or 1, e.offset or 1)
         except (ValueError, MemoryError, RecursionError) as e:
