@@ -106,15 +106,15 @@ def check(paths: Sequence[str], config: Config, use_cache: bool = True, base: st
     """Run every selected rule over every tree under `paths` (against branch `base` if given)."""
     specs = discover_trees(paths, config)
     graphs = read_graphs(specs, config, use_cache)
-    baselines = {}
+    base_branches = {}
     if base:
-        from mig_lint.baseline import load_baselines
+        from mig_lint.base_branch import load_base_branches
 
-        baselines = load_baselines(base, specs, graphs, project_roots(config))
+        base_branches = load_base_branches(base, specs, graphs, project_roots(config))
     rules = selected_rules(config)
     findings: list[Finding] = []
     for graph in graphs:
-        context = RuleContext(graph, config, graphs, baselines.get(graph.tree.path))
+        context = RuleContext(graph, config, graphs, base_branches.get(graph.tree.path))
         findings.extend(run_rules(rules, context))
     kept = _suppress(findings, [g.tree for g in graphs], config)
     return CheckResult(graphs, tuple(sorted(set(kept), key=_order)), config)

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mig_lint.baseline import load_baselines
+from mig_lint.base_branch import load_base_branches
 from mig_lint.check import discover_trees
 from mig_lint.check import project_roots
 from mig_lint.check import read_graphs
@@ -45,19 +45,19 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
     """Read every tree and the base branch; decide what moves where (nothing is written)."""
     specs = discover_trees(paths, config)
     graphs = read_graphs(specs, config, use_cache=False)
-    baselines = load_baselines(base, specs, graphs, project_roots(config))
+    base_branches = load_base_branches(base, specs, graphs, project_roots(config))
     edits: list[Edit] = []
     changes: list[FileChange] = []
     renames: list[Rename] = []
     base_text: BaseText | None = None
     for graph in graphs:
-        baseline = baselines[graph.tree.path]
-        if baseline.target is None:  # a tree the base branch does not have: nothing to move above
+        base_branch = base_branches[graph.tree.path]
+        if base_branch.target is None:  # a tree the base branch does not have: nothing to move above
             continue
         if graph.tree.format == "alembic":
-            edits.extend(onto_base(graph, baseline))
+            edits.extend(onto_base(graph, base_branch))
             continue
-        moved = renames_onto(graph, baseline.target)
+        moved = renames_onto(graph, base_branch.target)
         if moved:
             base_text = base_text or git_base_text(base)
             changes.extend(renumber_changes(graph, moved, config, base_text)[0])

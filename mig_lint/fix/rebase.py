@@ -20,7 +20,7 @@ from mig_lint.graph import Graph
 from mig_lint.model import Script
 
 if TYPE_CHECKING:  # the gate's reader is imported only when a base is given
-    from mig_lint.baseline import Baseline
+    from mig_lint.base_branch import BaseBranch
 
 
 class RebaseError(Exception):
@@ -90,21 +90,21 @@ def head_of(base: Graph) -> str:
 
 
 def onto_base(
-    graph: Graph, baseline: Baseline, revisions: Sequence[str] = (), onto: str | None = None, force: bool = False
+    graph: Graph, base_branch: BaseBranch, revisions: Sequence[str] = (), onto: str | None = None, force: bool = False
 ) -> list[Edit]:
     """The edits that put `revisions` (default: the ones only this branch has) on `onto`
     (default: the base branch's head)."""
-    if baseline.target is None:
-        raise RebaseError(f"{graph.tree.path} does not exist on {baseline.ref}")
-    revisions = revisions or only_here(graph, baseline.target)
+    if base_branch.target is None:
+        raise RebaseError(f"{graph.tree.path} does not exist on {base_branch.ref}")
+    revisions = revisions or only_here(graph, base_branch.target)
     if not revisions:
         return []
-    merged = frozenset(baseline.merge_base.revisions) if baseline.merge_base else frozenset()
+    merged = frozenset(base_branch.merge_base.revisions) if base_branch.merge_base else frozenset()
     if onto is None:
-        onto = head_of(baseline.target)
+        onto = head_of(base_branch.target)
         if onto not in graph.revisions:
-            raise RebaseError(f"{onto}, the head of {baseline.ref}, is not in {graph.tree.path} yet: "
-                              f"merge or rebase onto {baseline.ref} first, then move this branch's revisions")
+            raise RebaseError(f"{onto}, the head of {base_branch.ref}, is not in {graph.tree.path} yet: "
+                              f"merge or rebase onto {base_branch.ref} first, then move this branch's revisions")
     return rebase_edits(graph, revisions, onto, merged, force)
 
 
@@ -118,10 +118,10 @@ def plan_rebase(
     graphs = read_graphs(specs, config, use_cache=False)
     graph = graphs[0]
     if base:
-        from mig_lint.baseline import load_baselines
+        from mig_lint.base_branch import load_base_branches
 
-        baseline = load_baselines(base, specs, graphs, project_roots(config))[graph.tree.path]
-        return onto_base(graph, baseline, revisions, onto, force)
+        base_branch = load_base_branches(base, specs, graphs, project_roots(config))[graph.tree.path]
+        return onto_base(graph, base_branch, revisions, onto, force)
     if onto is None or not revisions:
         raise RebaseError("name the revisions and --onto, or give --base (or run it in a stopped merge or rebase)")
     return rebase_edits(graph, revisions, onto, frozenset(), force)

@@ -201,9 +201,9 @@ def plan_renumber(base: str | None, path: str | None, config: Config) -> tuple[G
     graphs = read_graphs(specs, config, use_cache=False)
     graph = graphs[0]
     if base:
-        from mig_lint.baseline import load_baselines
+        from mig_lint.base_branch import load_base_branches
 
-        target = load_baselines(base, specs, graphs, project_roots(config))[graph.tree.path].target
+        target = load_base_branches(base, specs, graphs, project_roots(config))[graph.tree.path].target
         return graph, renames_onto(graph, target)
     return graph, _renames_of(graph, colliding_entries(graph))
 

@@ -18,7 +18,7 @@ from mig_lint.model import SLOTS
 from mig_lint.model import Tree
 
 if TYPE_CHECKING:  # the gate's git reader is imported only by `check --base`
-    from mig_lint.baseline import Baseline
+    from mig_lint.base_branch import BaseBranch
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -28,7 +28,7 @@ class RuleContext:
     graph: Graph
     config: Config
     project: tuple[Graph, ...] = ()
-    baseline: Baseline | None = None
+    base_branch: BaseBranch | None = None
 
     @property
     def tree(self) -> Tree:

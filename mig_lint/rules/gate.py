@@ -10,21 +10,21 @@ from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 
 if TYPE_CHECKING:
-    from mig_lint.baseline import Baseline
+    from mig_lint.base_branch import BaseBranch
 
 
-def _merged(ctx: RuleContext) -> tuple[Baseline, Graph] | None:
-    """The baseline and its merge-base graph, when the tree existed there."""
-    baseline = ctx.baseline
-    if baseline is None or baseline.merge_base is None:
+def _merged(ctx: RuleContext) -> tuple[BaseBranch, Graph] | None:
+    """The base_branch and its merge-base graph, when the tree existed there."""
+    base_branch = ctx.base_branch
+    if base_branch is None or base_branch.merge_base is None:
         return None
-    return baseline, baseline.merge_base
+    return base_branch, base_branch.merge_base
 
 
-def new_revisions(ctx: RuleContext, baseline: Baseline) -> list[str]:
+def new_revisions(ctx: RuleContext, base_branch: BaseBranch) -> list[str]:
     """Revisions of this change: in the working tree, neither at the merge-base nor on REF."""
-    known = set(baseline.merge_base.revisions if baseline.merge_base else ()) | set(
-        baseline.target.revisions if baseline.target else ()
+    known = set(base_branch.merge_base.revisions if base_branch.merge_base else ()) | set(
+        base_branch.target.revisions if base_branch.target else ()
     )
     return sorted(r for r in ctx.graph.revisions if r not in known)
 
@@ -50,22 +50,22 @@ def not_on_base_head(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `main` has `a <- b`, the change adds `c` with `down_revision = 'a'`.
     """
-    baseline = ctx.baseline
-    if baseline is None or baseline.target is None:
+    base_branch = ctx.base_branch
+    if base_branch is None or base_branch.target is None:
         return
-    new = set(new_revisions(ctx, baseline))
+    new = set(new_revisions(ctx, base_branch))
     for revision_id in sorted(new):
         revision = ctx.graph.revisions[revision_id]
         for parent in revision.down:
-            if parent in new or parent in baseline.target.heads:
+            if parent in new or parent in base_branch.target.heads:
                 continue
-            head = _target_head_above(baseline.target, parent)
+            head = _target_head_above(base_branch.target, parent)
             if head is None:
                 continue
             yield Hit(revision.path, revision.down_line,
-                      f"{revision_id} follows {parent}, but the head of {baseline.ref} is {head}: "
+                      f"{revision_id} follows {parent}, but the head of {base_branch.ref} is {head}: "
                       "after the merge the history forks",
-                      hint=f"run `mig-lint rebase --base {baseline.ref}` (it sets down_revision = {head!r} "
+                      hint=f"run `mig-lint rebase --base {base_branch.ref}` (it sets down_revision = {head!r} "
                       f"and Revises: {head})", revision=revision_id)
 
 
@@ -82,26 +82,26 @@ def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `main` gained `047_x.py` while the change adds `047_y.py`.
     """
-    baseline = ctx.baseline
-    if baseline is None or baseline.target is None or not baseline.target.revisions:
+    base_branch = ctx.base_branch
+    if base_branch is None or base_branch.target is None or not base_branch.target.revisions:
         return
-    latest = max(int(r) for r in baseline.target.revisions)
-    new = new_revisions(ctx, baseline)
+    latest = max(int(r) for r in base_branch.target.revisions)
+    new = new_revisions(ctx, base_branch)
     for offset, revision_id in enumerate(sorted(new, key=int)):
         revision = ctx.graph.revisions[revision_id]
         number = int(revision_id)
         if number > latest:
             continue
         yield Hit(revision.path, 1,
-                  f"version {number} is new here, but {baseline.ref} is already at {latest}: "
+                  f"version {number} is new here, but {base_branch.ref} is already at {latest}: "
                   "databases past it never run it",
-                  hint=f"run `mig-lint renumber --base {baseline.ref}` (it becomes {latest + 1 + offset})",
+                  hint=f"run `mig-lint renumber --base {base_branch.ref}` (it becomes {latest + 1 + offset})",
                   revision=revision_id)
-    for revision_id in sorted(set(ctx.graph.revisions) & set(baseline.target.revisions) - _at_merge_base(ctx)):
+    for revision_id in sorted(set(ctx.graph.revisions) & set(base_branch.target.revisions) - _at_merge_base(ctx)):
         revision = ctx.graph.revisions[revision_id]
-        if revision.path not in _target_paths(baseline.target, revision_id):
-            yield Hit(revision.path, 1, f"version {revision_id} is taken on {baseline.ref} by another script",
-                      hint=f"run `mig-lint renumber --base {baseline.ref}`", revision=revision_id)
+        if revision.path not in _target_paths(base_branch.target, revision_id):
+            yield Hit(revision.path, 1, f"version {revision_id} is taken on {base_branch.ref} by another script",
+                      hint=f"run `mig-lint renumber --base {base_branch.ref}`", revision=revision_id)
 
 
 def _at_merge_base(ctx: RuleContext) -> set[str]:
@@ -127,13 +127,13 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     merged = _merged(ctx)
     if merged is None:
         return
-    baseline, base = merged
-    for revision_id in sorted(baseline.changed):
+    base_branch, base = merged
+    for revision_id in sorted(base_branch.changed):
         revision = ctx.graph.revisions[revision_id]
         if set(revision.down) != set(base.revisions[revision_id].down):
             continue  # ML505 says more
-        yield Hit(revision.path, 1, f"{revision_id} is merged on {baseline.ref} and was edited here",
-                  hint=f"restore it (`git checkout {baseline.ref} -- {revision.path}`) and add a new migration",
+        yield Hit(revision.path, 1, f"{revision_id} is merged on {base_branch.ref} and was edited here",
+                  hint=f"restore it (`git checkout {base_branch.ref} -- {revision.path}`) and add a new migration",
                   revision=revision_id)
 
 
@@ -151,11 +151,11 @@ def removed_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     merged = _merged(ctx)
     if merged is None:
         return
-    baseline, base = merged
+    base_branch, base = merged
     for revision_id in sorted(set(base.revisions) - set(ctx.graph.revisions)):
         path = base.revisions[revision_id].path
-        yield Hit(path, 1, f"{revision_id} is merged on {baseline.ref} and was removed here",
-                  hint=f"restore it: `git checkout {baseline.ref} -- {path}`", revision=revision_id)
+        yield Hit(path, 1, f"{revision_id} is merged on {base_branch.ref} and was removed here",
+                  hint=f"restore it: `git checkout {base_branch.ref} -- {path}`", revision=revision_id)
 
 
 @rule("ML505", "reparented-merged-migration", "error", formats=("alembic",))
@@ -172,7 +172,7 @@ def reparented_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     merged = _merged(ctx)
     if merged is None:
         return
-    baseline, base = merged
+    base_branch, base = merged
     for revision_id in sorted(set(base.revisions) & set(ctx.graph.revisions)):
         before = base.revisions[revision_id].down
         revision = ctx.graph.revisions[revision_id]
@@ -180,6 +180,6 @@ def reparented_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
             was = ", ".join(before) or "None"
             now = ", ".join(revision.down) or "None"
             yield Hit(revision.path, revision.down_line,
-                      f"{revision_id} is merged on {baseline.ref} with down_revision {was}; here it is {now}",
+                      f"{revision_id} is merged on {base_branch.ref} with down_revision {was}; here it is {now}",
                       hint="restore its down_revision and move the new revisions on top of it",
                       revision=revision_id)

@@ -25,7 +25,7 @@ from mig_lint.sources.syntax import SyntaxCache
 
 
 @dataclass(frozen=True, **SLOTS)
-class Baseline:
+class BaseBranch:
     """One tree on the base branch; `changed` lists merged revisions whose files differ now."""
 
     ref: str
@@ -34,13 +34,13 @@ class Baseline:
     changed: frozenset[str] = frozenset()
 
 
-def load_baselines(
+def load_base_branches(
     ref: str, specs: Sequence[TreeSpec], graphs: Sequence[Graph], roots: Sequence[str]
-) -> dict[str, Baseline]:
+) -> dict[str, BaseBranch]:
     """Each tree (by its path) as REF's merge-base with HEAD and REF itself have it."""
     root = repository_root(".")
     merge_base, target = resolve_base(root, ref)
-    baselines = {}
+    base_branches = {}
     for spec, graph in zip(specs, graphs):
         folders = [spec.root, *spec.version_locations]
         known = known_scripts(graph.tree)
@@ -53,8 +53,8 @@ def load_baselines(
         finally:
             at_base.close()
             at_target.close()
-        baselines[graph.tree.path] = Baseline(ref, base_graph, target_graph, changed)
-    return baselines
+        base_branches[graph.tree.path] = BaseBranch(ref, base_graph, target_graph, changed)
+    return base_branches
 
 
 def _graph_at(spec: TreeSpec, roots: Sequence[str], files: GitFiles, known: Mapping[str, Known]) -> Graph | None:
