@@ -72,9 +72,11 @@ def cli() -> None:
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--no-cache", is_flag=True, help="Compile every script instead of trusting .mig-lint-cache.")
 @click.option("--base", metavar="REF", help="Compare with the branch REF the change will merge into (ML5xx).")
+@click.option("--add-baseline", is_flag=True,
+              help="First accept today's merges and forks (ML104, ML103) in the configuration's baseline.")
 def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, output: str | None, statistics: bool,
           select: str | None, ignore: str | None, extend_select: str | None, extend_ignore: str | None,
-          color: bool | None, no_cache: bool, base: str | None) -> int:
+          color: bool | None, no_cache: bool, base: str | None, add_baseline: bool) -> int:
     """Report every problem of the migration trees under PATHS (default: the project)."""
     from mig_lint.report import FORMATS
     from mig_lint.report.options import ReportOptions
@@ -82,6 +84,8 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, outp
     chosen = _report_format(fmt, output, statistics)
     config = _config(config_file, select=select, ignore=ignore, extend_select=extend_select,
                      extend_ignore=extend_ignore)
+    if add_baseline:
+        config = _add_baseline(paths, config, not no_cache, to_stderr=chosen in _DATA_FORMATS and not output)
     try:
         result = run_check(paths, config, use_cache=not no_cache, base=base)
     except (DiscoveryError, GitError) as e:
@@ -93,6 +97,30 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, outp
         chosen = "text"
     click.echo(FORMATS[chosen](result, options), nl=False, color=use_color)
     return 1 if result.has_errors else 0
+
+
+def _add_baseline(paths: Sequence[str], config: Config, use_cache: bool, to_stderr: bool) -> Config:
+    """Write the baseline, say what was written, and return the configuration with it."""
+    from mig_lint.adopt import add_baseline
+    from mig_lint.adopt import AdoptError
+    from mig_lint.sources.paths import display_path
+
+    try:
+        adoption = add_baseline(load_graphs(paths, config, use_cache), config, os.getcwd())
+    except (DiscoveryError, AdoptError) as e:
+        raise UsageProblem(str(e)) from None
+    shown = display_path(adoption.path)
+    if adoption.written:
+        added = [f"{key} + {', '.join(ids)}" for key, ids in
+                 (("allow-merges", adoption.added_merges), ("allow-forks", adoption.added_forks)) if ids]
+        click.echo(f"{shown}: baseline written: {'; '.join(added)}", err=to_stderr)
+    elif adoption.baseline.allow_merges or adoption.baseline.allow_forks:
+        click.echo(f"{shown}: the baseline already accepts every merge and fork; nothing written", err=to_stderr)
+    else:
+        click.echo("the history has no merges or forks to accept; nothing written", err=to_stderr)
+    click.echo("ML101 is not baselined: several heads make `alembic upgrade head` fail; join them "
+               "(`mig-lint rebase`, or a merge revision that the next --add-baseline accepts)", err=to_stderr)
+    return dataclasses.replace(config, baseline=adoption.baseline)
 
 
 def _report_format(fmt: str | None, output: str | None, statistics: bool) -> str:

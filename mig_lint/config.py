@@ -46,6 +46,14 @@ class MigrationTests:
 
 
 @dataclass(frozen=True, **SLOTS)
+class Baseline:
+    """The merges and forks of an existing history that `check --add-baseline` accepted."""
+
+    allow_merges: tuple[str, ...] = ()
+    allow_forks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, **SLOTS)
 class Config:
     """Everything a run is configured with; paths are relative to `root`."""
 
@@ -65,6 +73,12 @@ class Config:
     tests: MigrationTests | None = field(default=None)
     head_file: str | None = None
     head_file_per_label: str = "versions/{LABEL}_HEAD"
+    baseline: Baseline = Baseline()
+
+    @property
+    def merges_allowed(self) -> frozenset[str]:
+        """Merge revisions accepted by `allow-merges` or by the baseline."""
+        return frozenset(self.allow_merges) | frozenset(self.baseline.allow_merges)
 
 
 def find_config(start: str) -> str | None:
@@ -104,22 +118,38 @@ def load_config(path: str | None) -> Config:
     """Read `path` (pyproject.toml, setup.cfg or any .toml/.cfg/.ini), or the defaults."""
     if path is None:
         return Config()
-    root = os.path.dirname(os.path.abspath(path))
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: configuration file not found")
-    if path.endswith(".toml"):
-        table = _read_toml(path)
-    else:
-        table = _read_ini(path)
-    return _build(table, root, path)
-
-
-def _read_toml(path: str) -> Mapping[str, Any]:
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, UnicodeDecodeError) as e:
+            data = f.read()
+    except OSError as e:  # pragma: no cover (an unreadable file; root, which runs the tests, reads any)
         raise ConfigError(f"{path}: cannot be read: {e}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: bytes, path: str) -> Config:
+    """The configuration that `data` holds when it is the content of the file `path`."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: cannot be read: {e}") from None
+    table = _read_toml(text, path) if path.endswith(".toml") else _read_ini(text, path)
+    return _build(table, os.path.dirname(os.path.abspath(path)), path)
+
+
+def baseline_table(data: bytes, path: str) -> tuple[str, ...]:
+    """Where the file `path` (holding `data`, or nothing yet) keeps the baseline: a TOML table or INI section."""
+    if not path.endswith(".toml"):
+        return ("mig-lint", "baseline")
+    if os.path.basename(path) == "pyproject.toml" or "tool" in tomllib.loads(data.decode("utf-8")):
+        return ("tool", "mig-lint", "baseline")
+    return ("baseline",)
+
+
+def _read_toml(text: str, path: str) -> Mapping[str, Any]:
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
     if os.path.basename(path) == "pyproject.toml" or "tool" in data:
@@ -131,13 +161,10 @@ def _read_toml(path: str) -> Mapping[str, Any]:
     return table
 
 
-def _read_ini(path: str) -> Mapping[str, Any]:
+def _read_ini(text: str, path: str) -> Mapping[str, Any]:
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        with open(path, encoding="utf-8") as f:
-            parser.read_file(f, source=path)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot be read: {e}") from None
+        parser.read_string(text, source=path)
     except configparser.Error as e:
         raise ConfigError(f"{path}: invalid INI: {e}") from None
     table: dict[str, Any] = {}
@@ -153,6 +180,8 @@ def _read_ini(path: str) -> Mapping[str, Any]:
             if name in tests:
                 tests[name] = _split_list(tests[name])
         table["tests"] = tests
+    if parser.has_section("mig-lint.baseline"):
+        table["baseline"] = {k: _split_list(v) for k, v in parser["mig-lint.baseline"].items()}
     if parser.has_section("mig-lint.severity"):
         table["severity"] = dict((k.upper(), v.strip()) for k, v in parser["mig-lint.severity"].items())
     return table
@@ -253,6 +282,19 @@ def _tests(source: str, key: str, raw: Any) -> MigrationTests:
     return MigrationTests(_strings(source, f"{key}.paths", raw["paths"]), patterns)
 
 
+def _baseline(source: str, key: str, raw: Any) -> Baseline:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {key!r} must be a table of allow-merges and allow-forks")
+    lists = {}
+    for name, ids in raw.items():
+        if name not in ("allow-merges", "allow-forks"):
+            raise ConfigError(f"{source}: unknown key '{key}.{name}' (known: allow-forks, allow-merges)")
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i and i.split() == [i] for i in ids):
+            raise ConfigError(f"{source}: '{key}.{name}' must be a list of revision ids (non-empty strings)")
+        lists[name.replace("-", "_")] = tuple(ids)
+    return Baseline(**lists)
+
+
 _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "paths": _strings,
     "exclude": _strings,
@@ -268,4 +310,5 @@ _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "tests": _tests,
     "head-file": _string,
     "head-file-per-label": _string,
+    "baseline": _baseline,
 }

@@ -70,11 +70,12 @@ def _linear(graph: Graph, config: Config) -> bool:
         return False
     if graph.cycles or graph.missing_parents or graph.duplicates:
         return False
-    if any(m not in config.allow_merges for m in graph.merge_points):
+    if any(m not in config.merges_allowed for m in graph.merge_points):
         return False
-    ctx_merges = set(config.allow_merges)
+    ctx_merges = set(config.merges_allowed)
     return all(
-        history.splits_into_labels(graph, p, config.branch_labels)
+        p in config.baseline.allow_forks
+        or history.splits_into_labels(graph, p, config.branch_labels)
         or history.closed_by_allowed_merge(graph, p, ctx_merges)
         for p in graph.branch_points
     )

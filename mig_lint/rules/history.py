@@ -107,17 +107,18 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
     """A revision with more than one child.
 
     Why: two revisions that name the same parent fork the history. Unless the fork is a
-    declared branch (its children start chains listed in `branch-labels`) or is closed
-    by an allowed merge, one side was written without knowing of the other.
+    declared branch (its children start chains listed in `branch-labels`), is closed
+    by an allowed merge or was accepted by `check --add-baseline` (`allow-forks`), one
+    side was written without knowing of the other.
 
     Fix: move one child (and the revisions above it) on top of the other side's head.
 
     Example: `b.py` and `c.py` both say `down_revision = 'a'`; `a` is the branch point.
     """
     graph = ctx.graph
-    allowed = set(ctx.config.allow_merges)
+    allowed = set(ctx.config.merges_allowed)
     for point in graph.branch_points:
-        if splits_into_labels(graph, point, ctx.config.branch_labels):
+        if point in ctx.config.baseline.allow_forks or splits_into_labels(graph, point, ctx.config.branch_labels):
             continue
         if closed_by_allowed_merge(graph, point, allowed):
             continue
@@ -134,7 +135,7 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
 
 @rule("ML104", "merge-revision", "error")
 def merge_revision(ctx: RuleContext) -> Iterator[Hit]:
-    """A revision with several parents, unless listed in `allow-merges`.
+    """A revision with several parents, unless listed in `allow-merges` (or the baseline's).
 
     Why: a merge revision records that two branches were applied in an undefined order;
     databases that already ran one side run the other afterwards, so the two sides must
@@ -147,7 +148,7 @@ def merge_revision(ctx: RuleContext) -> Iterator[Hit]:
     """
     graph = ctx.graph
     for point in graph.merge_points:
-        if point in ctx.config.allow_merges:
+        if point in ctx.config.merges_allowed:
             continue
         revision = graph.revisions[point]
         yield Hit(
