@@ -240,12 +240,14 @@ def old_repository_format(ctx: RuleContext) -> Iterator[Hit]:
                   hint="convert it to numbered scripts (001_description.py)")
 
 
-@rule("ML309", "timestamp-numbering", "warning", formats=("migrate",))
+@rule("ML309", "timestamp-numbering", "error", formats=("migrate",))
 def timestamp_numbering(ctx: RuleContext) -> Iterator[Hit]:
     """Timestamp version numbers: migrate cannot upgrade across them.
 
     Why: migrate walks every integer between two versions; with timestamp numbers the
-    numbers in between do not exist, so an upgrade over more than one version fails.
+    numbers in between do not exist, so `db sync` (an upgrade over more than one
+    version) fails on the first missing number. Only an upgrade one version at a time
+    works, which no deployment does: an error, like a numbering gap (ML302).
 
     Fix: renumber sequentially, or upgrade one version at a time.
 
@@ -254,7 +256,8 @@ def timestamp_numbering(ctx: RuleContext) -> Iterator[Hit]:
     tree = ctx.tree
     if uses_timestamps(tree) and len(by_number(tree)) > 1:
         first = sorted(by_number(tree).items())[1][1][0]
-        yield Hit(first.path, 1, "versions are numbered by timestamp: migrate cannot upgrade across them",
+        yield Hit(first.path, 1, "versions are numbered by timestamp: migrate cannot upgrade across them "
+                  "(`db sync` fails at the first missing number)",
                   hint="renumber the versions sequentially")
 
 
