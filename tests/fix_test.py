@@ -35,6 +35,15 @@ A = b'"""first\n\nRevision ID: a\nRevises: \n"""\nrevision = "a"\ndown_revision 
         pytest.param(b'# -*- coding: latin-1 -*-\n"""caf\xe9\n\nRevises: zz\n"""\nrevision = "b"\ndown_revision = "a"\n',
                      b'# -*- coding: latin-1 -*-\n"""caf\xe9\n\nRevises: a\n"""\nrevision = "b"\ndown_revision = "a"\n',
                      id="latin-1"),
+        pytest.param(b'# x\n#\n# Revision ID: zz\n# Revises: zz\nrevision = "b"\ndown_revision = "a"\n',
+                     b'# x\n#\n# Revision ID: b\n# Revises: a\nrevision = "b"\ndown_revision = "a"\n',
+                     id="comment-header"),
+        pytest.param(b'#Revision ID: b  \r\n  #   Revises:\r\nrevision = "b"\r\ndown_revision = "a"\r\n',
+                     b'#Revision ID: b  \r\n  #   Revises: a\r\nrevision = "b"\r\ndown_revision = "a"\r\n',
+                     id="comment-header-empty-revises-crlf"),
+        pytest.param(b'# Revision ID: m\n# Revises: b\nrevision = "m"\ndown_revision = ("a", "b")\n',
+                     b'# Revision ID: m\n# Revises: a, b\nrevision = "m"\ndown_revision = ("a", "b")\n',
+                     id="comment-header-merge"),
     ),
 )
 def test_stale_header_lines_are_fixed_byte_for_byte(in_tmp, capsys, before, after):
@@ -52,6 +61,9 @@ def test_stale_header_lines_are_fixed_byte_for_byte(in_tmp, capsys, before, afte
     (
         pytest.param(b'"""x\n\nRevision ID: b\nRevises: a\n"""\nrevision = "b"\ndown_revision = "a"\n', id="current"),
         pytest.param(b'revision = "b"\ndown_revision = "a"\n', id="no-header-string"),
+        pytest.param(b'# Revision ID: b\n# Revises: a\nrevision = "b"\ndown_revision = "a"\n', id="current-comment-header"),
+        pytest.param(b'x = 1  # Revision ID: zz\nrevision = "b"\ndown_revision = "a"  # Revises: zz\n',
+                     id="trailing-comments-are-no-header"),
         pytest.param(b'"""x\n\nRevision ID: b\n"""\nrevision = make()\ndown_revision = other()\n', id="dynamic"),
     ),
 )

@@ -175,3 +175,13 @@ def test_nothing_new_on_this_branch(diverged, in_tmp, capsys):
 def test_revision_without_header_string(diverged, in_tmp, capsys):
     assert main(["rebase", "e", "--onto", "d"]) == 1
     assert (in_tmp / "db/versions/e.py").read_text() == _script("e", "d", header=False)
+
+
+def test_comment_header_follows_the_rebase(diverged, in_tmp, capsys):
+    commented = _script("e", "c", header=False).replace("from alembic", "# Revision ID: e\n# Revises: c\nfrom alembic", 1)
+    (in_tmp / "db/versions/e.py").write_text(commented)
+    assert main(["rebase", "e", "--onto", "d"]) == 1
+    assert capsys.readouterr().out == ("changed db/versions/e.py:2: Revises: c -> d\n"
+                                       "changed db/versions/e.py:7: e now follows d (was 'c')\n")
+    assert (in_tmp / "db/versions/e.py").read_text() == commented.replace("Revises: c", "Revises: d").replace(
+        "down_revision = 'c'", "down_revision = 'd'")

@@ -1,4 +1,4 @@
-"""Fixes for ML204 and ML205: the header string's `Revision ID:` and `Revises:` lines."""
+"""Fixes for ML204 and ML205: the `Revision ID:` and `Revises:` lines of the header string or comment."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -10,7 +10,7 @@ from mig_lint.rules.scripts import stale_revision_id
 
 
 def docstring_edits(graph: Graph) -> Iterator[Edit]:
-    """Bring each script's header string in line with its variables."""
+    """Bring each script's header string (or `#` comment header) in line with its variables."""
     for script in graph.tree.scripts:
         if script.problem is not None:
             continue

@@ -90,6 +90,8 @@ def stale_docstring_id(script: Script) -> Iterator[Hit]:
 
     Why: people and tools (grep, review, `alembic history` readers) trust the header
     text; a copied script often keeps the old id there. alembic uses the variable.
+    A `# Revision ID:` comment line, which some projects write instead of the header
+    string, is checked the same way.
 
     Fix: make the `Revision ID:` line equal to the `revision` variable.
 
@@ -127,7 +129,8 @@ def stale_docstring_revises(script: Script) -> Iterator[Hit]:
     """The docstring's `Revises:` differs from `down_revision`.
 
     Why: after a rebase the variable is changed and the text is forgotten; reviewers
-    then read a parent that the history no longer has.
+    then read a parent that the history no longer has. A `# Revises:` comment line is
+    checked the same way.
 
     Fix: make the `Revises:` line list the ids of `down_revision`, comma-separated.
 

@@ -36,7 +36,9 @@ _ASSIGN_AT = re.compile(
 )
 _NEEDLES = ("revision", "branch_labels", "depends_on")
 _PLAIN_STRING = re.compile(r"""^(['"])([^'"\\\n]*)\1[ \t]*\r?$""")
-_DOC_OPENING = re.compile(r"""[ \t]*(?:[rRuU]?(?:\"{3}|'{3}))?""")
+# What may precede a header field on its line: space, a string's opening quotes, or `#`
+# (projects that write `# Revision ID: x` / `# Revises: y` comment lines instead).
+_DOC_OPENING = re.compile(r"""[ \t]*(?:[rRuU]?(?:\"{3}|'{3})|#[ \t]*)?""")
 _MAX_VALUE_LINES = 200
 
 
@@ -113,7 +115,7 @@ def _span(text: str, start: int, end: int) -> Span:
 
 
 def _doc_field(text: str, label: str, first_word: bool = False) -> DocField | None:
-    """The first `label` line of the header string: only space or quotes may precede it."""
+    """The first `label` line of the header string or comment: only space, quotes or `#` may precede it."""
     at = text.find(label)
     while at != -1:
         line_start = text.rfind("\n", 0, at) + 1
