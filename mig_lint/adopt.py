@@ -95,7 +95,7 @@ def _write(path: str, baseline: Baseline, keys: tuple[str, ...]) -> None:
             data = f.read()
     except FileNotFoundError:
         data = b""
-    except OSError as e:  # pragma: no cover (an unreadable file; root, which runs the tests, reads any)
+    except OSError as e:
         raise AdoptError(f"{path}: cannot be read: {e.strerror or e}") from None
     updated = _spliced(data, path, baseline, keys)
     try:

@@ -123,26 +123,19 @@ def _toml_keys(text: str, start: int) -> tuple[Spans, int]:
 
 
 def _toml_array_end(text: str, start: int, key: str) -> int:
-    """The end of the array at `start` (the configuration read it as an array of strings)."""
-    depth, at = 0, start
-    while True:
-        char = text[at]
-        if char in "\"'":
-            close = text.index(char, at + 1)
-            while char == '"' and _escaped(text, close):
-                close = text.index(char, close + 1)
-            at = close
-        elif char == "#":
+    """The end of the array at `start` (the configuration read it as a flat array of strings)."""
+    at = start + 1
+    while text[at] != "]":
+        if text[at] in "\"'":
+            quote, at = text[at], text.index(text[at], at + 1)
+            while quote == '"' and _escaped(text, at):
+                at = text.index(quote, at + 1)
+        elif text[at] == "#":
             line = text.count("\n", 0, at) + 1
             raise BaselineTextError(f"line {line}: a comment inside 'baseline.{key}' would be lost when "
                                     "mig-lint rewrites the list; move it above the key")
-        elif char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                return at + 1
         at += 1
+    return at + 1
 
 
 def _escaped(text: str, position: int) -> bool:

@@ -221,3 +221,18 @@ def test_extend_ignore_on_the_command_line_and_in_the_configuration(in_tmp, caps
     assert codes("--extend-ignore", "ML103") == ["ML101"]
     write_tree(in_tmp, {"pyproject.toml": "[tool.mig-lint]\nextend-ignore = ['ML101']\n"})
     assert codes() == ["ML103"]
+
+
+def test_baseline_is_read_from_pyproject_and_setup_cfg(tmp_path):
+    from mig_lint.config import Baseline
+
+    write_tree(tmp_path, {
+        "pyproject.toml": "[tool.mig-lint]\nallow-merges = ['m0']\n[tool.mig-lint.baseline]\nallow-merges = ['m1']\n"
+                          "allow-forks = ['f1', 'f2']\n",
+        "setup.cfg": "[mig-lint.baseline]\nallow-merges =\n    m1\n    m2\nallow-forks = f1, f2\n",
+    })
+    toml = load_config(str(tmp_path / "pyproject.toml"))
+    assert toml.baseline == Baseline(("m1",), ("f1", "f2"))
+    assert toml.merges_allowed == frozenset({"m0", "m1"})
+    assert load_config(str(tmp_path / "setup.cfg")).baseline == Baseline(("m1", "m2"), ("f1", "f2"))
+    assert Config().baseline == Baseline()
