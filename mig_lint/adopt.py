@@ -106,7 +106,11 @@ def _write(path: str, baseline: Baseline, keys: tuple[str, ...]) -> None:
 
 def _spliced(data: bytes, path: str, baseline: Baseline, keys: tuple[str, ...]) -> bytes:
     """The file with the baseline spliced in, proved by reading it back as configuration."""
-    text = data.decode("utf-8")  # the configuration was read from it, so it decodes
+    try:
+        parse_config(data, path)  # a project's pyproject.toml that held no configuration was not read yet
+    except ConfigError as e:
+        raise AdoptError(str(e)) from None
+    text = data.decode("utf-8")
     table = baseline_table(data, path)
     try:
         if path.endswith(".toml"):

@@ -242,6 +242,23 @@ def test_unreadable_and_unwritable_targets(git, in_tmp, capsys, monkeypatch):
     assert not (in_tmp / "pyproject.toml").exists()
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    (
+        pytest.param(b"[project\nname = 'x'\n", "invalid TOML", id="invalid-toml"),
+        pytest.param(b"[project]\nname = '\xff'\n", "cannot be read", id="not-utf8"),
+    ),
+)
+def test_a_broken_project_pyproject_is_a_configuration_error(git, in_tmp, capsys, monkeypatch, data, message):
+    write_tree(in_tmp, {**HISTORY, "pyproject.toml": data})
+    monkeypatch.chdir(in_tmp / "db")  # below the file: only --add-baseline reads it
+    assert main(["check", "--add-baseline"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mig-lint: {in_tmp / 'pyproject.toml'}: {message}")
+    assert err.count("\n") == 1
+    assert (in_tmp / "pyproject.toml").read_bytes() == data
+
+
 def test_no_tree_is_a_usage_error(in_tmp, capsys):
     assert main(["check", "--add-baseline", "nowhere"]) == 2
     assert capsys.readouterr().err.startswith("mig-lint: ")
