@@ -68,14 +68,19 @@ def test_bad_path_separator_names_file_and_line(in_tmp, capsys):
     )
 
 
-@pytest.mark.parametrize(("value", "count"), (pytest.param("true", 2, id="true"), pytest.param("True", 1, id="only-exact-true")))
-def test_recursive_version_locations(in_tmp, capsys, value, count):
+@pytest.mark.parametrize(("value", "codes"), (pytest.param("true", [], id="true"),
+                                               pytest.param("True", ["ML111"], id="only-exact-true")))
+def test_recursive_version_locations(in_tmp, capsys, value, codes):
+    """Not recursive, the subfolder is still read, since it joins the history, and ML111 says so."""
     write_tree(in_tmp, {
         "alembic.ini": f"[alembic]\nscript_location = mig\nrecursive_version_locations = {value}\n",
         "mig/env.py": "", "mig/versions/a.py": A, "mig/versions/2024/b.py": B,
         "mig/versions/__pycache__/c.py": alembic_script("c", "b"),
     })
-    assert _trees(capsys) == [("mig", "alembic", count)]
+    assert main(["check", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(t["path"], t["revisions"]) for t in report["trees"]] == [("mig", 2)]
+    assert [f["code"] for f in report["findings"]] == codes
 
 
 def test_recursive_locations_do_not_follow_linked_folders(in_tmp, capsys):
@@ -112,7 +117,8 @@ def test_script_location_that_does_not_exist(in_tmp, capsys):
 def test_ini_without_script_location(in_tmp, capsys):
     write_tree(in_tmp, {"alembic.ini": "[alembic]\nsqlalchemy.url = x\n"})
     assert main(["check", "alembic.ini"]) == 2
-    assert "no script_location in [alembic]" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "mig-lint: alembic.ini: no script_location in any section, and no env.py and versions/ beside it\n")
 
 
 def test_package_resource_location(in_tmp, capsys):
