@@ -268,7 +268,7 @@ def _from_ini(path: str, walk: _Walk, strict: bool) -> list[TreeSpec]:
         walk.problem(f"{path}: cannot be read: {e}", strict)
         return []
     except configparser.Error as e:
-        walk.problem(f"{path}:{getattr(e, 'lineno', 1) or 1}: invalid alembic.ini: {e.message}", strict)
+        walk.problem(f"{path}:{getattr(e, 'lineno', 1) or 1}: invalid alembic.ini: {e.message.splitlines()[0]}", strict)
         return []
     except DiscoveryError as e:
         walk.problem(str(e), strict)
@@ -351,8 +351,8 @@ def _resolve(location: str, here: str) -> str:
     """
     package_form = ":" in location and not os.path.isabs(location) and not re.match(r"^[A-Za-z]:[\\/]", location)
     if package_form:
-        package, _, resource = location.partition(":")
-        relative = os.path.join(*package.split("."), resource)
+        package, *resource = location.split(":")  # alembic: a package, then a path part per colon
+        relative = os.path.join(*package.split("."), *resource)
     elif os.path.isabs(location):
         return os.path.normpath(location)
     else:
@@ -413,7 +413,7 @@ def _group(spec: TreeSpec, named_elsewhere: set[str]) -> list[TreeSpec]:
     for component in _components(links):
         ids = set().union(*(links[f][0] for f in component))
         refs = set().union(*(links[f][1] for f in component))
-        if ids & main_refs or refs & main_ids:
+        if (refs - ids) & main_ids or (main_refs - main_ids) & ids:
             joined.extend(component)
         elif main_ids:
             unread.extend(p for f in component for p in links[f][2])
@@ -437,7 +437,10 @@ def _script_folders_below(location: str) -> Iterator[str]:
 
 
 def _components(links: dict[str, tuple[set[str], set[str], list[str]]]) -> list[list[str]]:
-    """Folders grouped by the revisions their scripts name in each other; folders without revisions left out."""
+    """Folders grouped by the revisions their scripts name in each other; folders without revisions left out.
+
+    A folder joins another when it names a revision that only the other holds.
+    """
     folders = [f for f in sorted(links) if links[f][0]]
     owner = {rev: f for f in folders for rev in links[f][0]}
     group = {f: f for f in folders}
@@ -448,7 +451,7 @@ def _components(links: dict[str, tuple[set[str], set[str], list[str]]]) -> list[
         return f
 
     for folder in folders:
-        for ref in links[folder][1]:
+        for ref in links[folder][1] - links[folder][0]:  # an id both hold (a copy per dialect) joins nothing
             if ref in owner:
                 group[find(folder)] = find(owner[ref])
     components: dict[str, list[str]] = {}
