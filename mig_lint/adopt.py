@@ -53,7 +53,8 @@ def history_baseline(graphs: Sequence[Graph], config: Config) -> Baseline:
         point
         for g in graphs
         for point in g.branch_points
-        if not splits_into_labels(g, point, config.branch_labels) and not closed_by_allowed_merge(g, point, allowed)
+        if not splits_into_labels(g, point, config.chain_labels(g.labels))
+        and not closed_by_allowed_merge(g, point, allowed)
     }
     return Baseline(tuple(sorted(merges)), tuple(sorted(forks)))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,9 +67,16 @@ def cache_directory(start: str) -> str:
 
 
 def discover_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]:
-    """Every tree under the paths; DiscoveryError when there is none."""
+    """Every tree under the paths; DiscoveryError when there is none.
+
+    Files found on the way that cannot be used (an alembic.ini naming a missing folder,
+    a broken pyproject.toml) are warned about on stderr and skipped.
+    """
     targets = target_paths(paths, config)
-    specs = discover(targets, config.exclude)
+    warnings: list[str] = []
+    specs = discover(targets, config.exclude, config.trees, config.root, warnings)
+    for warning in warnings:
+        sys.stderr.write(f"mig-lint: warning: {warning}\n")
     if not specs:
         raise DiscoveryError(f"no alembic or migrate migrations found under {', '.join(targets)}")
     return specs

@@ -6,6 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -54,6 +55,18 @@ class Baseline:
 
 
 @dataclass(frozen=True, **SLOTS)
+class TreeConfig:
+    """An alembic tree whose folders the project selects in code (`[[tool.mig-lint.trees]]`).
+
+    `version_locations` are glob patterns relative to `path`.
+    """
+
+    path: str
+    version_locations: tuple[str, ...] = ("versions",)
+    recursive: bool = False
+
+
+@dataclass(frozen=True, **SLOTS)
 class Config:
     """Everything a run is configured with; paths are relative to `root`."""
 
@@ -67,13 +80,18 @@ class Config:
     extend_ignore: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     severity: tuple[tuple[str, Severity], ...] = ()
-    branch_labels: tuple[str, ...] = ()
+    branch_labels: tuple[str, ...] | None = None  # None: every label the scripts declare is a chain
     allow_merges: tuple[str, ...] = ()
     handoff: tuple[Handoff, ...] = ()
     tests: MigrationTests | None = field(default=None)
     head_file: str | None = None
     head_file_per_label: str = "versions/{LABEL}_HEAD"
+    trees: tuple[TreeConfig, ...] = ()
     baseline: Baseline = Baseline()
+
+    def chain_labels(self, declared: Iterable[str]) -> tuple[str, ...]:
+        """The branch labels that are chains of their own: `branch-labels`, else every label declared."""
+        return self.branch_labels if self.branch_labels is not None else tuple(sorted(declared))
 
     @property
     def merges_allowed(self) -> frozenset[str]:
@@ -174,6 +192,9 @@ def _read_ini(text: str, path: str) -> Mapping[str, Any]:
     handoffs = [s for s in parser.sections() if s == "mig-lint.handoff" or s.startswith("mig-lint.handoff.")]
     if handoffs:
         table["handoff"] = [dict(parser[s]) for s in handoffs]
+    trees = [s for s in parser.sections() if s == "mig-lint.trees" or s.startswith("mig-lint.trees.")]
+    if trees:
+        table["trees"] = [_ini_tree(parser[s]) for s in trees]
     if parser.has_section("mig-lint.tests"):
         tests: dict[str, Any] = dict(parser["mig-lint.tests"])
         for name in ("paths", "pattern"):
@@ -185,6 +206,15 @@ def _read_ini(text: str, path: str) -> Mapping[str, Any]:
     if parser.has_section("mig-lint.severity"):
         table["severity"] = dict((k.upper(), v.strip()) for k, v in parser["mig-lint.severity"].items())
     return table
+
+
+def _ini_tree(section: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = dict(section)
+    if "version-locations" in tree:
+        tree["version-locations"] = _split_list(tree["version-locations"])
+    if "recursive" in tree:
+        tree["recursive"] = {"true": True, "false": False}.get(tree["recursive"].strip().lower(), tree["recursive"])
+    return tree
 
 
 def _split_list(value: str) -> list[str]:
@@ -295,6 +325,27 @@ def _baseline(source: str, key: str, raw: Any) -> Baseline:
     return Baseline(**lists)
 
 
+_TREE_KEYS = {"path", "version-locations", "recursive"}
+
+
+def _trees(source: str, key: str, raw: Any) -> tuple[TreeConfig, ...]:
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: {key!r} must be an array of tables")
+    trees = []
+    for item in raw:
+        if not isinstance(item, dict) or "path" not in item or not set(item) <= _TREE_KEYS:
+            raise ConfigError(f"{source}: each {key!r} needs 'path' (and optionally 'version-locations', 'recursive')")
+        path = _string(source, f"{key}.path", item["path"])
+        locations = _strings(source, f"{key}.version-locations", item.get("version-locations", ["versions"]))
+        recursive = item.get("recursive", False)
+        if not isinstance(recursive, bool):
+            raise ConfigError(f"{source}: '{key}.recursive' must be true or false")
+        trees.append(TreeConfig(path, locations, recursive))
+    return tuple(trees)
+
+
 _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "paths": _strings,
     "exclude": _strings,
@@ -310,5 +361,6 @@ _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "tests": _tests,
     "head-file": _string,
     "head-file-per-label": _string,
+    "trees": _trees,
     "baseline": _baseline,
 }

@@ -65,7 +65,8 @@ def tree_facts(graph: Graph, config: Config) -> TreeFacts:
 
 def _linear(graph: Graph, config: Config) -> bool:
     """One head and one base per chain, no unexplained forks or merges, nothing missing."""
-    chains = graph_chains(graph, config.branch_labels)
+    labels = config.chain_labels(graph.labels)
+    chains = graph_chains(graph, labels)
     if any(len(heads) > 1 or len(bases) > 1 for heads, bases in chains.values()):
         return False
     if graph.cycles or graph.missing_parents or graph.duplicates:
@@ -75,7 +76,7 @@ def _linear(graph: Graph, config: Config) -> bool:
     ctx_merges = set(config.merges_allowed)
     return all(
         p in config.baseline.allow_forks
-        or history.splits_into_labels(graph, p, config.branch_labels)
+        or history.splits_into_labels(graph, p, labels)
         or history.closed_by_allowed_merge(graph, p, ctx_merges)
         for p in graph.branch_points
     )

@@ -38,6 +38,7 @@ class HeadFile:
     heads: tuple[str, ...]
     actual: str | None
     conflicted: bool = False
+    bare: bool = False  # the file on disk holds the id alone (neutron's EXPAND_HEAD), a form kept when rewritten
 
     @property
     def expected(self) -> str | None:
@@ -56,14 +57,14 @@ def head_files_in_use(graph: Graph, config: Config) -> bool:
 def head_files(graph: Graph, config: Config) -> list[HeadFile]:
     """The head file of each chain of the tree (one per declared label, else one)."""
     result = []
-    for key, (heads, _bases) in sorted(chains(graph, config.branch_labels).items()):
+    for key, (heads, _bases) in sorted(chains(graph, config.chain_labels(graph.labels)).items()):
         label = key[0] if len(key) == 1 else None
         pattern = config.head_file_per_label.format(label=label, LABEL=label.upper()) if label else (
             config.head_file or DEFAULT_HEAD_FILE)
         path = _join(graph.tree.path, pattern)
-        actual, conflicted = _read_head(path)
+        actual, conflicted, bare = _read_head(path)
         result.append(HeadFile(path, f"branch {label!r}" if label else "the history", tuple(heads), actual,
-                               conflicted))
+                               conflicted, bare))
     return result
 
 
@@ -71,21 +72,23 @@ def _join(root: str, relative: str) -> str:
     return relative if root in ("", ".") else f"{root}/{relative}"
 
 
-def _read_head(path: str) -> tuple[str | None, bool]:
+def _read_head(path: str) -> tuple[str | None, bool, bool]:
+    """(the id it names, whether git left conflict markers, whether it holds nothing but ids)."""
     if not os.path.isfile(path):
-        return None, False
+        return None, False, False
     text = read_text(path)
     if not isinstance(text, str):
-        return None, False
+        return None, False, False
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     conflicted = any(line.startswith(CONFLICT_MARKERS) for line in lines)
-    return (lines[0] if lines and not conflicted else None), conflicted
+    bare = "#" not in text
+    return (lines[0] if lines and not conflicted else None), conflicted, bare
 
 
 def render_head_file(head: HeadFile) -> str:
     """The text of a current head file."""
     assert head.expected is not None
-    return HEADER.format(chain=head.chain) + head.expected + "\n"
+    return head.expected + "\n" if head.bare else HEADER.format(chain=head.chain) + head.expected + "\n"
 
 
 def write_head_files(heads: Sequence[HeadFile]) -> list[HeadFile]:

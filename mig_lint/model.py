@@ -140,12 +140,22 @@ class VersionsJson:
 
 @dataclass(frozen=True, **SLOTS)
 class TreeSpec:
-    """Where a tree is and how to read it."""
+    """Where a tree is and how to read it.
+
+    `unnamed` are folders below the versions folder that no configuration names but
+    whose scripts join this history, so they are read too; `unread` are the scripts
+    below it that join neither this history nor one of their own, and are not read.
+    `configured_by` says what named the tree (the ini and its section, pyproject.toml,
+    mig-lint's `trees`, or the env.py and versions/ layout).
+    """
 
     root: str
     format: Format
     version_locations: tuple[str, ...]
     recursive: bool = False
+    unnamed: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
+    configured_by: str = ""
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -183,6 +193,9 @@ class Tree:
     digests: tuple[tuple[str, str], ...] = ()  # (path, git blob id, or why the file has none) of each script
     script_hits: tuple[tuple[str, Hit], ...] = ()
     ignores: tuple[tuple[str, InlineIgnores], ...] = ()
+    unnamed_locations: tuple[str, ...] = ()  # display paths of folders read that no configuration names
+    unread_scripts: tuple[str, ...] = ()  # display paths of revision scripts that were not read
+    configured_by: str = ""
 
 
 @dataclass(frozen=True, **SLOTS)

@@ -11,6 +11,7 @@ from mig_lint.config import find_config
 from mig_lint.config import Handoff
 from mig_lint.config import load_config
 from mig_lint.config import MigrationTests
+from mig_lint.config import TreeConfig
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
 
@@ -106,6 +107,10 @@ def test_setup_cfg_is_read_as_flake8_does(tmp_path):
         pytest.param("[[tool.mig-lint.handoff]]\nmigrate='a'\nalembic='b'\nversion='x'\nrevision='r'\n", "'handoff.version' must be a whole number", id="handoff-version"),
         pytest.param("[tool.mig-lint]\nhandoff = 1\n", "'handoff' must be an array of tables", id="handoff-type"),
         pytest.param("[tool.mig-lint.tests]\npattern = 'x'\n", "'tests' needs 'paths'", id="tests-paths"),
+        pytest.param("[[tool.mig-lint.trees]]\nversion-locations = ['v']\n", "each 'trees' needs 'path'", id="trees-path"),
+        pytest.param("[[tool.mig-lint.trees]]\npath = 'db'\nlocations = ['v']\n", "each 'trees' needs 'path'", id="trees-keys"),
+        pytest.param("[[tool.mig-lint.trees]]\npath = 'db'\nrecursive = 'yes'\n", "'trees.recursive' must be true or false", id="trees-recursive"),
+        pytest.param("[tool.mig-lint]\ntrees = 1\n", "'trees' must be an array of tables", id="trees-type"),
         pytest.param("[tool.mig-lint.tests]\npaths = ['t.py']\npattern = 'x'\n", "'tests.pattern' must be a string (or list) containing {version}", id="tests-pattern"),
         pytest.param("[tool.mig-lint\n", "invalid TOML", id="invalid-toml"),
         pytest.param("[tool]\nmig-lint = 1\n", "[tool.mig-lint] must be a table", id="not-a-table"),
@@ -236,3 +241,22 @@ def test_baseline_is_read_from_pyproject_and_setup_cfg(tmp_path):
     assert toml.merges_allowed == frozenset({"m0", "m1"})
     assert load_config(str(tmp_path / "setup.cfg")).baseline == Baseline(("m1", "m2"), ("f1", "f2"))
     assert Config().baseline == Baseline()
+
+
+def test_trees_in_pyproject_and_setup_cfg(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        "[[tool.mig-lint.trees]]\npath = 'db'\nversion-locations = ['versions', 'versions/*/expand']\n"
+        "[[tool.mig-lint.trees]]\npath = 'other'\nrecursive = true\n")
+    assert load_config(str(tmp_path / "pyproject.toml")).trees == (
+        TreeConfig("db", ("versions", "versions/*/expand")), TreeConfig("other", ("versions",), True))
+    (tmp_path / "setup.cfg").write_text(
+        "[mig-lint.trees.main]\npath = db\nversion-locations =\n    versions\n    versions/*/expand\n"
+        "[mig-lint.trees.other]\npath = other\nrecursive = true\n")
+    assert load_config(str(tmp_path / "setup.cfg")).trees == (
+        TreeConfig("db", ("versions", "versions/*/expand")), TreeConfig("other", ("versions",), True))
+
+
+def test_branch_labels_unset_means_the_scripts_labels():
+    assert Config().chain_labels(["expand", "contract"]) == ("contract", "expand")
+    assert Config(branch_labels=()).chain_labels(["expand"]) == ()
+    assert Config(branch_labels=("expand",)).chain_labels(["expand", "contract"]) == ("expand",)

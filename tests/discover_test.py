@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -68,14 +69,19 @@ def test_bad_path_separator_names_file_and_line(in_tmp, capsys):
     )
 
 
-@pytest.mark.parametrize(("value", "count"), (pytest.param("true", 2, id="true"), pytest.param("True", 1, id="only-exact-true")))
-def test_recursive_version_locations(in_tmp, capsys, value, count):
+@pytest.mark.parametrize(("value", "codes"), (pytest.param("true", [], id="true"),
+                                               pytest.param("True", ["ML111"], id="only-exact-true")))
+def test_recursive_version_locations(in_tmp, capsys, value, codes):
+    """Not recursive, the subfolder is still read, since it joins the history, and ML111 says so."""
     write_tree(in_tmp, {
         "alembic.ini": f"[alembic]\nscript_location = mig\nrecursive_version_locations = {value}\n",
         "mig/env.py": "", "mig/versions/a.py": A, "mig/versions/2024/b.py": B,
         "mig/versions/__pycache__/c.py": alembic_script("c", "b"),
     })
-    assert _trees(capsys) == [("mig", "alembic", count)]
+    assert main(["check", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(t["path"], t["revisions"]) for t in report["trees"]] == [("mig", 2)]
+    assert [f["code"] for f in report["findings"]] == codes
 
 
 def test_recursive_locations_do_not_follow_linked_folders(in_tmp, capsys):
@@ -112,7 +118,8 @@ def test_script_location_that_does_not_exist(in_tmp, capsys):
 def test_ini_without_script_location(in_tmp, capsys):
     write_tree(in_tmp, {"alembic.ini": "[alembic]\nsqlalchemy.url = x\n"})
     assert main(["check", "alembic.ini"]) == 2
-    assert "no script_location in [alembic]" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "mig-lint: alembic.ini: no script_location in any section, and no env.py and versions/ beside it\n")
 
 
 def test_package_resource_location(in_tmp, capsys):
@@ -195,3 +202,50 @@ def test_invalid_alembic_ini(in_tmp):
     write_tree(in_tmp, {"alembic.ini": "[alembic\nscript_location = x\n"})
     with pytest.raises(DiscoveryError, match="invalid alembic.ini"):
         discover(["."])
+
+
+def test_package_location_with_a_colon_per_folder(in_tmp, capsys):
+    """alembic reads `pkg:a:b` as package `pkg`, then one path part per colon (prefect's ini)."""
+    write_tree(in_tmp, {"svc/alembic.ini": "[alembic]\nscript_location = shop:server:_migrations\n",
+                        "src/shop/server/_migrations/env.py": "",
+                        "src/shop/server/_migrations/versions/a.py": A})
+    assert _trees(capsys) == [("src/shop/server/_migrations", "alembic", 1)]
+
+
+def test_git_ignored_trees_are_skipped_and_tracked_ones_kept(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A, "out/copy/env.py": "", "out/copy/versions/a.py": A,
+                        ".gitignore": "out/\n"})
+    subprocess.run(["git", "init", "-q"], check=True)
+    assert _trees(capsys) == [("db", "alembic", 1)]
+    assert _trees(capsys, "out/copy") == [("out/copy", "alembic", 1)]
+
+
+def test_problems_below_the_given_folder_are_warnings(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A,
+                        "tools/alembic.ini": "[alembic]\nscript_location = gone\n",
+                        "tools/x/alembic.ini": "[alembic\n",
+                        "tools/y/alembic.ini": "[alembic]\nsqlalchemy.url = x\n",
+                        "docs/pyproject.toml": "[tool.alembic\n"})
+    assert main(["check", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert [t["path"] for t in json.loads(out)["trees"]] == ["db"]
+    assert [line.split(" (at line")[0] for line in err.splitlines()] == [
+        "mig-lint: warning: ./docs/pyproject.toml: cannot be read: Expected ']' at the end of a table declaration",
+        "mig-lint: warning: ./tools/alembic.ini:2: script_location 'gone' is not a folder",
+        "mig-lint: warning: ./tools/x/alembic.ini:1: invalid alembic.ini: File contains no section headers.",
+        "mig-lint: warning: ./tools/y/alembic.ini: no script_location in any section, and no env.py and versions/ beside it",
+    ]
+    assert main(["check", "tools/alembic.ini"]) == 2
+    assert capsys.readouterr().err == "mig-lint: tools/alembic.ini:2: script_location 'gone' is not a folder\n"
+
+
+def test_configured_tree_replaces_what_its_folder_declares(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "pyproject.toml": "[[tool.mig-lint.trees]]\npath = 'mig/versions/sqlite'\nversion-locations = ['.']\n"
+                          "[[tool.mig-lint.trees]]\npath = 'mig/versions/pg'\nversion-locations = ['.']\n",
+        "mig/env.py": "", "mig/versions/sqlite/a.py": A, "mig/versions/sqlite/b.py": B,
+        "mig/versions/pg/x.py": alembic_script("x", None)})
+    main(["check", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert [(t["path"], t["revisions"]) for t in report["trees"]] == [("mig/versions/sqlite", 2), ("mig/versions/pg", 1)]
+    assert report["findings"] == []

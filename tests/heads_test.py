@@ -125,3 +125,23 @@ def test_current_head_file_is_clean(in_tmp, capsys):
 def test_binary_head_file_is_missing_its_head(in_tmp, capsys):
     write_tree(in_tmp, {**LINEAR, "versions/HEAD": b"\x00\x01"})
     assert _findings(capsys) == (1, [("ML402", "versions/HEAD", "versions/HEAD is missing: it should name b")])
+
+
+def test_one_line_head_files_per_label_keep_their_form(in_tmp, capsys):
+    """neutron's EXPAND_HEAD / CONTRACT_HEAD: labels declared in the scripts, files holding the id alone."""
+    write_tree(in_tmp, {
+        "env.py": "", "versions/a.py": alembic_script("a", None),
+        "versions/r1/expand/e1.py": alembic_script("e1", "a", branch_labels="('expand',)"),
+        "versions/r1/contract/c1.py": alembic_script("c1", "a", branch_labels="('contract',)"),
+        "versions/EXPAND_HEAD": "e1\n", "versions/CONTRACT_HEAD": "c1\n",
+    })
+    assert main(["heads", "--check"]) == 0
+    assert capsys.readouterr().out == "versions/CONTRACT_HEAD: c1\nversions/EXPAND_HEAD: e1\n"
+    write_tree(in_tmp, {"versions/r2/expand/e2.py": alembic_script("e2", "e1")})
+    code, findings = _findings(capsys, "--select", "ML402")
+    assert (code, findings) == (1, [("ML402", "versions/EXPAND_HEAD", "versions/EXPAND_HEAD names e1, but the head of branch 'expand' is e2")])
+    assert main(["heads", "--write"]) == 1
+    assert capsys.readouterr().out == "versions/CONTRACT_HEAD: c1\nversions/EXPAND_HEAD: wrote e2\n"
+    assert (in_tmp / "versions" / "EXPAND_HEAD").read_text() == "e2\n"
+    assert (in_tmp / "versions" / "CONTRACT_HEAD").read_text() == "c1\n"
+    assert not (in_tmp / "versions" / "HEAD").exists()

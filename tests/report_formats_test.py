@@ -188,7 +188,7 @@ def test_sarif_results(in_tmp, capsys):
     assert all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
     assert results[1] == {
         "ruleId": "ML204",
-        "ruleIndex": 13,
+        "ruleIndex": 14,
         "level": "note",
         "message": {"text": "Revision ID: x differs from revision = 'b'\nHint: write Revision ID: b (`mig-lint fix` does)"},
         "locations": [{"physicalLocation": {

@@ -30,6 +30,7 @@ ALL_RULES: tuple[Rule, ...] = (
     history.duplicate_revision,
     history.effective_head,
     history.label_conflict,
+    history.unread_revision_scripts,
     scripts.syntax_error,
     scripts.missing_identifier,
     scripts.dynamic_identifier,

@@ -28,8 +28,8 @@ def multiple_heads(ctx: RuleContext) -> Iterator[Hit]:
     Why: `alembic upgrade head` refuses to run ("Multiple head revisions are present"),
     and the two heads were written without knowing of each other, so their order on a
     real database is undefined. Heads are counted on the `down_revision` graph, as
-    `alembic upgrade head` counts them; with `branch-labels` configured, each label is
-    its own chain.
+    `alembic upgrade head` counts them; each branch label the scripts declare is its
+    own chain (`branch-labels` in the configuration overrides which ones are).
 
     Fix: point the newer revision's `down_revision` at the other head (and its
     `Revises:` line), or merge with `alembic merge` and list the merge in `allow-merges`.
@@ -37,21 +37,30 @@ def multiple_heads(ctx: RuleContext) -> Iterator[Hit]:
     Example: `b.py` and `c.py` both say `down_revision = 'a'`.
     """
     graph = ctx.graph
-    for key, (heads, _bases) in chains(graph, ctx.config.branch_labels).items():
+    for key, (heads, _bases) in chains(graph, ctx.config.chain_labels(graph.labels)).items():
         if len(heads) < 2:
             continue
         for head in heads:
-            others = [h for h in heads if h != head]
             revision = graph.revisions[head]
             yield Hit(
                 revision.path,
                 revision.line,
                 f"{head} is one of {len(heads)} heads of {_chain_name(key)} ({', '.join(heads)}): "
                 f"`alembic upgrade head` fails",
-                hint=f"set one head's down_revision to the other (`mig-lint rebase {head} --onto {others[0]}` "
-                "moves one revision, `mig-lint fix --base <branch>` a whole branch), or merge them and allow the merge",
+                hint=_heads_hint(graph, head, heads),
                 revision=head,
             )
+
+
+def _heads_hint(graph: Graph, head: str, heads: Sequence[str]) -> str:
+    """Re-point onto another head only where both carry the same branch labels, never across labels."""
+    labels = graph.revision_labels.get(head, frozenset())
+    same = [h for h in heads if h != head and graph.revision_labels.get(h, frozenset()) == labels]
+    if not same:
+        return ("the heads carry different branch labels: merge them (`alembic merge`) and allow the merge, "
+                "or give each chain a branch label of its own")
+    return (f"set one head's down_revision to the other (`mig-lint rebase {head} --onto {same[0]}` "
+            "moves one revision, `mig-lint fix --base <branch>` a whole branch), or merge them and allow the merge")
 
 
 @rule("ML102", "multiple-bases", "error")
@@ -62,12 +71,12 @@ def multiple_bases(ctx: RuleContext) -> Iterator[Hit]:
     same tables twice or in an undefined order, and `downgrade base` stops at either root.
 
     Fix: give the newer root a `down_revision` (the head it was meant to follow), or
-    declare separate chains with `branch_labels` and list them in `branch-labels`.
+    declare separate chains with `branch_labels` in the scripts.
 
     Example: `a.py` and `x.py` both say `down_revision = None`.
     """
     graph = ctx.graph
-    for key, (_heads, bases) in chains(graph, ctx.config.branch_labels).items():
+    for key, (_heads, bases) in chains(graph, ctx.config.chain_labels(graph.labels)).items():
         if len(bases) < 2:
             continue
         for base in bases:
@@ -76,7 +85,7 @@ def multiple_bases(ctx: RuleContext) -> Iterator[Hit]:
                 revision.path,
                 revision.down_line,
                 f"{base} is one of {len(bases)} bases of {_chain_name(key)} ({', '.join(bases)})",
-                hint="give the newer base a down_revision, or declare separate chains in branch-labels",
+                hint="give the newer base a down_revision, or give each chain its own branch_labels",
                 revision=base,
             )
 
@@ -107,7 +116,7 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
     """A revision with more than one child.
 
     Why: two revisions that name the same parent fork the history. Unless the fork is a
-    declared branch (its children start chains listed in `branch-labels`), is closed
+    declared branch (its children start chains of their own branch labels), is closed
     by an allowed merge or was accepted by `check --add-baseline` (`allow-forks`), one
     side was written without knowing of the other.
 
@@ -118,7 +127,9 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
     graph = ctx.graph
     allowed = set(ctx.config.merges_allowed)
     for point in graph.branch_points:
-        if point in ctx.config.baseline.allow_forks or splits_into_labels(graph, point, ctx.config.branch_labels):
+        if point in ctx.config.baseline.allow_forks:
+            continue
+        if splits_into_labels(graph, point, ctx.config.chain_labels(graph.labels)):
             continue
         if closed_by_allowed_merge(graph, point, allowed):
             continue
@@ -277,15 +288,15 @@ def effective_head(ctx: RuleContext) -> Iterator[Hit]:
     `alembic upgrade head` stop.
 
     Fix: make the dependent revision's `down_revision` the hidden head (a real parent),
-    or declare the chains in `branch-labels` and upgrade each label.
+    or give each chain its own branch label and upgrade each label.
 
     Example: `c.py` says `down_revision = 'a'`, `depends_on = 'b'`, and `b` has no child.
     """
     graph = ctx.graph
-    by_chain = chains(graph, ctx.config.branch_labels)
+    by_chain = chains(graph, ctx.config.chain_labels(graph.labels))
     lonely = {h for heads, _ in by_chain.values() if len(heads) == 1 for h in heads}
     for head in graph.heads:
-        if not graph.dependents[head] or (ctx.config.branch_labels and head in lonely):
+        if not graph.dependents[head] or (ctx.config.chain_labels(graph.labels) and head in lonely):
             continue
         revision = graph.revisions[head]
         yield Hit(
@@ -328,3 +339,65 @@ def label_conflict(ctx: RuleContext) -> Iterator[Hit]:
                 yield Hit(revision.path, revision.down_line,
                           f"{revision.id}'s down_revision names branch label {name!r}, not a revision",
                           hint=f"write the revision id {graph.labels[name][0]!r} instead", revision=revision.id)
+
+
+@rule("ML111", "unread-revision-scripts", "warning", formats=("alembic",))
+def unread_revision_scripts(ctx: RuleContext) -> Iterator[Hit]:
+    """Revision scripts below a versions folder that the tree's alembic configuration does not name.
+
+    Why: projects select release or label subfolders (`versions/<release>/expand/`) or one
+    of several histories (`versions/sqlite/`) in code, so alembic.ini alone names none of
+    them. mig-lint reads the subfolders whose scripts join the history (or form one of
+    their own where the versions folder holds none), and says so; scripts that join
+    nothing are not read, so their forks and stale headers go unseen.
+
+    Fix: name the folders in `[[tool.mig-lint.trees]]` (`version-locations`, globs
+    allowed) as the project's code names them for alembic, or move the scripts.
+
+    Example: `versions/liberty/expand/1a2b.py` says `down_revision = 'kilo'` of
+    `versions/kilo.py`, and alembic.ini has no `version_locations`.
+    """
+    tree = ctx.tree
+    if tree.unnamed_locations:
+        folders = [_below(tree.path, folder) for folder in tree.unnamed_locations]
+        paths = sorted(r.path for r in ctx.graph.revisions.values()
+                       if os.path.dirname(r.path) in tree.unnamed_locations)
+        own = set(tree.unnamed_locations) == set(tree.version_locations)
+        yield Hit(paths[0] if paths else tree.path, 1,
+                  f"{_scripts(len(paths))} in {_listed(folders)} not named by "
+                  f"{tree.configured_by or 'any configuration'}, read since "
+                  f"{'they hold a history of their own' if own else 'they join the history'}",
+                  hint=_trees_recipe(tree.path, tree.version_locations))
+    if tree.unread_scripts:
+        folders = sorted({_below(tree.path, os.path.dirname(p)) for p in tree.unread_scripts})
+        yield Hit(tree.unread_scripts[0], 1,
+                  f"{_scripts(len(tree.unread_scripts))} in {_listed(folders)} not read: no configuration "
+                  f"names them and they do not join the history of {tree.path}",
+                  hint="name them in a tree of their own ([[tool.mig-lint.trees]] with path and version-locations), "
+                  "or add them to `exclude` if they are not migrations")
+
+
+def _scripts(count: int) -> str:
+    return f"{count} revision script" + ("" if count == 1 else "s")
+
+
+def _below(root: str, folder: str) -> str:
+    return folder[len(root) + 1:] if folder.startswith(root + "/") else folder
+
+
+def _listed(folders: Sequence[str]) -> str:
+    shown = ", ".join(folders[:3])
+    return shown + (f" and {len(folders) - 3} more folders" if len(folders) > 3 else "")
+
+
+def _trees_recipe(root: str, locations: Sequence[str]) -> str:
+    """The `[[tool.mig-lint.trees]]` table that names every folder read, with globs where one covers several."""
+    relative = [_below(root, v) if v != root else "." for v in locations]
+    patterns: list[str] = []
+    for folder in relative:
+        parts = folder.split("/")
+        pattern = "/".join([parts[0], "*", parts[-1]]) if len(parts) == 3 else folder
+        if pattern not in patterns:
+            patterns.append(pattern)
+    listed = ", ".join(f'"{p}"' for p in patterns)
+    return f'name them in pyproject.toml: [[tool.mig-lint.trees]] path = "{root}" version-locations = [{listed}]'

@@ -151,7 +151,7 @@ def label_placement(ctx: RuleContext) -> Iterator[Hit]:
     Example: `versions/expand/1a2b.py` whose history carries the label `contract`.
     """
     graph = ctx.graph
-    labels = set(ctx.config.branch_labels) or set(graph.labels)
+    labels = set(ctx.config.chain_labels(graph.labels))
     for revision in graph.revisions.values():
         folders = set(revision.path.split("/")[:-1]) & labels
         carried = graph.revision_labels.get(revision.id, frozenset()) & labels

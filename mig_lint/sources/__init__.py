@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mig_lint.model import Tree
 from mig_lint.model import TreeSpec
@@ -12,6 +13,7 @@ from mig_lint.sources.collect import Known
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.migrate import read_migrate_tree
+from mig_lint.sources.paths import display_path
 from mig_lint.sources.syntax import SyntaxCache
 
 
@@ -26,4 +28,12 @@ def read_tree(
     """Read one discovered tree with the reader of its format (`known`, `cache`: see `Collector`)."""
     if spec.format == "migrate":
         return read_migrate_tree(spec.root, spec.version_locations[0], roots, files, cache, known)
-    return read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known, cache)
+    tree = read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known, cache)
+    if not (spec.unnamed or spec.unread):
+        return tree
+    return replace(
+        tree,
+        unnamed_locations=tuple(display_path(d) for d in spec.unnamed),
+        unread_scripts=tuple(display_path(p) for p in spec.unread),
+        configured_by=spec.configured_by,
+    )
