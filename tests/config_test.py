@@ -260,3 +260,8 @@ def test_branch_labels_unset_means_the_scripts_labels():
     assert Config().chain_labels(["expand", "contract"]) == ("contract", "expand")
     assert Config(branch_labels=()).chain_labels(["expand"]) == ()
     assert Config(branch_labels=("expand",)).chain_labels(["expand", "contract"]) == ("expand",)
+
+
+def test_one_trees_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.mig-lint.trees]\npath = 'db'\n")
+    assert load_config(str(tmp_path / "pyproject.toml")).trees == (TreeConfig("db"),)

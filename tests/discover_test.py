@@ -249,3 +249,45 @@ def test_configured_tree_replaces_what_its_folder_declares(in_tmp, capsys):
     report = json.loads(capsys.readouterr().out)
     assert [(t["path"], t["revisions"]) for t in report["trees"]] == [("mig/versions/sqlite", 2), ("mig/versions/pg", 1)]
     assert report["findings"] == []
+
+
+def test_configured_tree_outside_the_path_given_is_not_read(in_tmp, capsys):
+    write_tree(in_tmp, {"pyproject.toml": "[[tool.mig-lint.trees]]\npath = 'db'\n", "db/env.py": "", "db/versions/a.py": A,
+                        "other/env.py": "", "other/versions/a.py": A})
+    assert _trees(capsys, "other") == [("other", "alembic", 1)]
+
+
+def test_bad_settings_below_the_given_folder_are_warnings(in_tmp, capsys):
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": A,
+                        "x/alembic.ini": "[alembic]\nscript_location = .\nversion_locations = v\npath_separator = tab\n",
+                        "y/pyproject.toml": "[tool.alembic]\nscript_location = '.'\nrecursive_version_locations = 'yes'\n",
+                        "z/alembic.ini": b"[alembic]\nscript_location = \xff\n"})
+    assert main(["check"]) == 0
+    assert capsys.readouterr().err.splitlines()[:-1] == [
+        "mig-lint: warning: ./x/alembic.ini:4: path_separator 'tab' is not one of space, newline, os, ':', ';'",
+        "mig-lint: warning: ./y/pyproject.toml: [tool.alembic] recursive_version_locations must be true or false",
+    ]
+
+
+def test_package_location_found_nowhere(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = nowhere.pkg:migrations\n"})
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == "mig-lint: ./alembic.ini:2: script_location 'nowhere.pkg:migrations' is not a folder\n"
+
+
+def test_one_history_in_a_subfolder_of_an_empty_versions_folder(in_tmp, capsys):
+    write_tree(in_tmp, {"mig/env.py": "", "mig/versions/__init__.py": "", "mig/versions/main/a.py": A,
+                        "mig/versions/main/b.py": B, "mig/versions/main/notes": "", "mig/versions/main/sub.py/x": ""})
+    assert main(["check", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(t["path"], t["revisions"]) for t in report["trees"]] == [("mig", 2)]
+    assert [(f["code"], f["message"]) for f in report["findings"]] == [
+        ("ML111", "2 revision scripts in versions/main not named by the env.py and versions/ layout, "
+                  "read since they hold a history of their own")]
+
+
+def test_version_location_that_does_not_exist_beside_subfolders(in_tmp, capsys):
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = mig\nversion_locations = mig/versions mig/gone\n",
+                        "mig/env.py": "", "mig/versions/a.py": A, "mig/versions/r1/b.py": B,
+                        "mig/versions/r1/helpers.py": "X = 1\n"})
+    assert _trees(capsys) == [("mig", "alembic", 2)]

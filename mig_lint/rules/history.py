@@ -362,7 +362,7 @@ def unread_revision_scripts(ctx: RuleContext) -> Iterator[Hit]:
         folders = [_below(tree.path, folder) for folder in tree.unnamed_locations]
         paths = sorted(r.path for r in ctx.graph.revisions.values()
                        if os.path.dirname(r.path) in tree.unnamed_locations)
-        own = set(tree.unnamed_locations) == set(tree.version_locations)
+        own = len(paths) == len(ctx.graph.revisions)
         yield Hit(paths[0] if paths else tree.path, 1,
                   f"{_scripts(len(paths))} in {_listed(folders)} not named by "
                   f"{tree.configured_by or 'any configuration'}, read since "
