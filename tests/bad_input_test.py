@@ -100,7 +100,7 @@ def test_unreadable_file():
     (
         pytest.param("revision = 'c'\ndown_revision = 'b'\ndef upgrade(:\n", "ML201", 3, id="syntax-error-in-body"),
         pytest.param("revision = 'c'\ndown_revision = ('b',\n", "ML201", 2, id="syntax-error-in-header"),
-        pytest.param(b"revision = 'c'\ndown_revision = 'b'\n# \xe9t\xe9\n", "ML201", 3, id="non-utf8"),
+        pytest.param(b"revision = 'c'\ndown_revision = 'b'\nx = '\xe9t\xe9'\n", "ML201", 3, id="non-utf8"),
         pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00", "ML201", 1, id="binary"),
         pytest.param("", "ML202", 1, id="empty"),
         pytest.param("revision = 'c'\ndown_revision = ''\n", "ML206", 2, id="empty-down-revision"),

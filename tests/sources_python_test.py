@@ -160,9 +160,9 @@ def test_declared_latin1_encoding_is_honoured(tmp_path):
 
 def test_bad_byte_position_is_reported(tmp_path):
     path = tmp_path / "x.py"
-    path.write_bytes(b"revision = 'a'\ndown_revision = None\n# \xff\n")
+    path.write_bytes(b"revision = 'a'\ndown_revision = None\nx = '\xff'\n")
     script = read_script(str(path), "x.py")
-    assert (script.problem.line, script.problem.column) == (3, 3)
+    assert (script.problem.line, script.problem.column) == (3, 6)
 
 
 def test_inline_ignores_are_collected():

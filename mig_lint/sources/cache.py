@@ -35,7 +35,7 @@ from mig_lint.model import Span
 from mig_lint.sources.syntax import prepare_cache_directory
 
 # A new mig-lint may read scripts (or judge them) differently: its records start afresh.
-_FORMAT = f"2/{__version__}"
+_FORMAT = f"3/{__version__}"
 Status = tuple[int, int, int]
 ScriptHits = Callable[[Script], tuple[tuple[str, Hit], ...]]
 FolderKey = tuple[str, str]  # (absolute folder, tree format)
