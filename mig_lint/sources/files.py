@@ -119,21 +119,26 @@ def read_regular_file(path: str, limit: int = MAX_SCRIPT_BYTES) -> bytes:
     opened without blocking in case it was replaced meanwhile, and read to `limit` + 1
     bytes at most, so a file that grows is caught too.
     """
-    _require_regular(os.stat(path), limit)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb") as f:
-        _require_regular(os.fstat(fd), limit)
-        data = f.read(limit + 1)
+    data = read_head(path, limit + 1, limit)
     if len(data) > limit:
         raise Unfit(_too_large(limit))
     return data
 
 
-def _require_regular(status: os.stat_result, limit: int) -> None:
+def read_head(path: str, size: int, limit: int | None = None) -> bytes:
+    """The first `size` bytes of a regular file (over `limit` bytes: `Unfit`), never blocking."""
+    _require_regular(os.stat(path), limit)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        _require_regular(os.fstat(fd), limit)
+        return f.read(size)
+
+
+def _require_regular(status: os.stat_result, limit: int | None) -> None:
     if not stat.S_ISREG(status.st_mode):
         kind = next((name for test, name in _KINDS if test(status.st_mode)), "not a regular file")
         raise Unfit(f"is {kind}, not a regular file; it was not read")
-    if status.st_size > limit:
+    if limit is not None and status.st_size > limit:
         raise Unfit(_too_large(limit))
 
 

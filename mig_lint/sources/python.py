@@ -105,8 +105,12 @@ def _plain_utf8(data: bytes) -> bool:
 
 def _compile_bytes(data: bytes) -> Problem | None:
     """CPython's own verdict on source bytes (the syntax error, or None when they compile)."""
+    import warnings  # imported here: only scripts in another codec come this way
+
     try:
-        compile(data, "<script>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # `"\d"` and the like warn; a lint run prints no warnings of its own
+            warnings.simplefilter("ignore")
+            compile(data, "<script>", "exec", dont_inherit=True)
     except SyntaxError as e:
         if not e.lineno:  # the bytes could not be decoded at all
             return Problem("encoding", f"cannot be decoded as Python source: {e.msg}")
