@@ -179,3 +179,28 @@ def test_module_level_yield_in_a_migrate_script(in_tmp, capsys):
                     "versions/001_a.py": "def upgrade(migrate_engine):\n    pass\n\nyield\n"})
     code, _, findings = _check(capsys)
     assert (code, findings) == (1, [("ML201", "versions/001_a.py", 4)])
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param("revision = 'c'\ndown_revision = 'a'\nx = (  # mig-lint: ignore[ML201]\n", id="ignore-on-its-line"),
+        pytest.param("# mig-lint: ignore\nrevision = 'c'\ndown_revision = 'a'\nx = (\n", id="header-ignore"),
+        pytest.param("revision = 'c'\ndown_revision = 'a'\nx = '''# mig-lint: ignore\n", id="ignore-in-a-broken-string"),
+    ],
+)
+def test_no_comment_hides_a_syntax_error(in_tmp, capsys, script):
+    _write(in_tmp, {**BASE, "versions/c.py": script})
+    for _ in range(2):  # cold, then from the cache
+        code, report, findings = _check(capsys)
+        assert code == 1
+        assert [f[0] for f in findings] == ["ML201"]
+        assert report["trees"][0]["heads"] == ["c"]
+
+
+def test_header_ignore_applies_to_its_script_only(in_tmp, capsys):
+    _write(in_tmp, {**BASE,
+                    "versions/c.py": '"""c\n\nRevises: x\n"""\n# mig-lint: ignore[ML205]\nrevision = "c"\ndown_revision = "a"\n',
+                    "versions/d.py": '"""d\n\nRevises: x\n"""\nrevision = "d"\ndown_revision = "c"\n'})
+    for _ in range(2):  # cold, then from the cache
+        assert _check(capsys)[2] == [("ML205", "versions/d.py", 3)]
