@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import settings

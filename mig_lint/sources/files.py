@@ -199,14 +199,23 @@ def declared_encoding(data: bytes) -> str:
     line 1 holds only a comment or blanks, and `utf-8-*` / `latin-1-*` names are
     normalized; a UTF-8 byte order mark with another declaration is `decode`'s problem.
     """
-    lines = data[3:] if data.startswith(codecs.BOM_UTF8) else data
-    for line in lines.split(b"\n", 2)[:2]:
+    for line in first_lines(data):
         match = _CODING.match(line)
         if match:
             return _normal_name(match.group(1).decode("ascii"))
         if not _BLANK.match(line):
             break
     return "utf-8"
+
+
+def first_lines(data: bytes) -> tuple[bytes, ...]:
+    """Lines 1 and 2 of source bytes (split at LF, after a UTF-8 BOM), without copying the rest."""
+    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    first = data.find(b"\n", start)
+    if first == -1:
+        return (data[start:],)
+    second = data.find(b"\n", first + 1)
+    return data[start:first], data[first + 1:] if second == -1 else data[first + 1:second]
 
 
 def _normal_name(name: str) -> str:

@@ -26,6 +26,7 @@ from mig_lint.sources.files import declared_encoding
 from mig_lint.sources.files import decode
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
+from mig_lint.sources.files import first_lines
 from mig_lint.sources.files import inline_ignores
 from mig_lint.sources.files import read_data
 from mig_lint.sources.files import read_text
@@ -99,8 +100,7 @@ def _source(data: bytes) -> tuple[str, Judged] | Problem:
 def _plain_utf8(data: bytes) -> bool:
     if declared_encoding(data) != "utf-8":
         return False
-    head = data.split(b"\n", 2)[:2]
-    return not any(b"coding" in line and b"\r" in line.rstrip(b"\r") for line in head)
+    return not any(b"coding" in line and b"\r" in line.rstrip(b"\r") for line in first_lines(data))
 
 
 def _compile_bytes(data: bytes) -> Problem | None:
