@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import stat
+from typing import BinaryIO
 from typing import Protocol
 from typing import Union
 
@@ -119,19 +120,34 @@ def read_regular_file(path: str, limit: int = MAX_SCRIPT_BYTES) -> bytes:
     opened without blocking in case it was replaced meanwhile, and read to `limit` + 1
     bytes at most, so a file that grows is caught too.
     """
-    data = read_head(path, limit + 1, limit)
+    f, size = _open_regular(path, limit)
+    with f:
+        data = f.read(size + 1)  # not `limit + 1`: that would allocate the limit for every file
+        if len(data) > size:  # it grew since (or it is a /proc file that says 0)
+            data += f.read(limit + 1 - len(data))
     if len(data) > limit:
         raise Unfit(_too_large(limit))
     return data
 
 
-def read_head(path: str, size: int, limit: int | None = None) -> bytes:
-    """The first `size` bytes of a regular file (over `limit` bytes: `Unfit`), never blocking."""
-    _require_regular(os.stat(path), limit)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb") as f:
-        _require_regular(os.fstat(fd), limit)
+def read_head(path: str, size: int) -> bytes:
+    """The first `size` bytes of a regular file (`Unfit` for anything else), never blocking."""
+    f, _ = _open_regular(path, None)
+    with f:
         return f.read(size)
+
+
+def _open_regular(path: str, limit: int | None) -> tuple[BinaryIO, int]:
+    """The open file and its size, once `stat` and then `fstat` say it is a regular file."""
+    _require_regular(os.stat(path), limit)
+    f = open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    try:
+        status = os.fstat(f.fileno())
+        _require_regular(status, limit)
+    except Unfit:
+        f.close()
+        raise
+    return f, status.st_size
 
 
 def _require_regular(status: os.stat_result, limit: int | None) -> None:

@@ -98,9 +98,11 @@ def _source(data: bytes) -> tuple[str, Judged] | Problem:
 
 
 def _plain_utf8(data: bytes) -> bool:
-    if declared_encoding(data) != "utf-8":
-        return False
-    return not any(b"coding" in line and b"\r" in line.rstrip(b"\r") for line in first_lines(data))
+    lines = [line for line in first_lines(data) if b"coding" in line]
+    if not lines:
+        return True
+    # After a lone CR CPython may see another line 2 (and another declaration) than LF splitting.
+    return declared_encoding(data) == "utf-8" and not any(b"\r" in line.rstrip(b"\r") for line in lines)
 
 
 def _compile_bytes(data: bytes) -> Problem | None:
@@ -172,7 +174,7 @@ def parse_script(
 
 
 def _span(text: str, start: int, end: int) -> Span:
-    if "\r" not in text:
+    if text.find("\r", 0, start) == -1:
         line = text.count("\n", 0, start) + 1
     else:
         line = sum(1 for _ in _BREAK.finditer(text, 0, start)) + 1
@@ -181,13 +183,16 @@ def _span(text: str, start: int, end: int) -> Span:
 
 def _line_start(text: str, at: int) -> int:
     """Where the line holding `at` starts (after LF, CR LF or a lone CR)."""
-    return max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+    after_lf = text.rfind("\n", 0, at) + 1
+    return max(after_lf, text.rfind("\r", after_lf, at) + 1)
 
 
 def _line_end(text: str, at: int) -> int:
     """Where the line holding `at` ends (before its line break, or at the end)."""
-    found = _BREAK.search(text, at)
-    return len(text) if found is None else found.start()
+    lf = text.find("\n", at)
+    end = len(text) if lf == -1 else lf
+    cr = text.find("\r", at, end)
+    return end if cr == -1 else cr
 
 
 def _doc_field(text: str, label: str, first_word: bool = False) -> DocField | None:
