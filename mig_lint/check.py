@@ -137,8 +137,12 @@ def _suppress(findings: Sequence[Finding], trees: Sequence[Tree], config: Config
     shown_root = display_path(config.root)
     kept = []
     for finding in findings:
-        codes = inline.get(finding.path, {}).get(finding.line)
-        if codes is not None and (not codes or any(finding.code.startswith(c) for c in codes)):
+        found = inline.get(finding.path, {})
+        # Line 0: a header comment, for the whole script. No comment hides a syntax error.
+        if finding.code != "ML201" and any(
+            codes is not None and (not codes or any(finding.code.startswith(c) for c in codes))
+            for codes in (found.get(finding.line), found.get(0))
+        ):
             continue
         if is_ignored_for_file(finding, config, shown_root):
             continue

@@ -37,6 +37,7 @@ from mig_lint.model import Format
 from mig_lint.model import TreeSpec
 from mig_lint.sources.alembic import ALEMBIC_SCRIPT
 from mig_lint.sources.files import line_of
+from mig_lint.sources.files import read_head
 from mig_lint.sources.headers import folder_links
 from mig_lint.sources.paths import display_path
 
@@ -246,9 +247,8 @@ def _has_alembic_scripts(directory: str) -> bool:
     for name in names:
         if name.endswith(".py") and not name.startswith("__init__"):
             try:
-                with open(os.path.join(directory, name), "rb") as f:
-                    head = f.read(65536).decode("utf-8", "replace")
-            except OSError:  # pragma: no cover (an unreadable script; root reads any)
+                head = read_head(os.path.join(directory, name), 65536).decode("utf-8", "replace")
+            except OSError:  # a FIFO, a device, an unreadable script: the next one decides
                 continue
             return _DOWN_REVISION.search(head) is not None
     return False

@@ -5,13 +5,21 @@ import io
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from mig_lint.cli import main
+from mig_lint.model import Problem
+from mig_lint.sources import files as files_module
+from mig_lint.sources.files import MAX_SCRIPT_BYTES
+from mig_lint.sources.files import read_data
+from mig_lint.sources.files import read_regular_file
+from mig_lint.sources.files import Unfit
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
 
@@ -100,7 +108,7 @@ def test_unreadable_file():
     (
         pytest.param("revision = 'c'\ndown_revision = 'b'\ndef upgrade(:\n", "ML201", 3, id="syntax-error-in-body"),
         pytest.param("revision = 'c'\ndown_revision = ('b',\n", "ML201", 2, id="syntax-error-in-header"),
-        pytest.param(b"revision = 'c'\ndown_revision = 'b'\n# \xe9t\xe9\n", "ML201", 3, id="non-utf8"),
+        pytest.param(b"revision = 'c'\ndown_revision = 'b'\nx = '\xe9t\xe9'\n", "ML201", 3, id="non-utf8"),
         pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00", "ML201", 1, id="binary"),
         pytest.param("", "ML202", 1, id="empty"),
         pytest.param("revision = 'c'\ndown_revision = ''\n", "ML206", 2, id="empty-down-revision"),
@@ -136,3 +144,100 @@ def test_syntax_error_below_a_good_header_keeps_the_revision(in_tmp, capsys):
     code, report, findings = _findings(capsys)
     assert (code, findings) == (1, [("ML201", "versions/c.py", 7)])
     assert report["trees"][0]["heads"] == ["c"]
+
+
+def _timed_check(capsys, *args):
+    started = time.monotonic()
+    result = _findings(capsys, *args)
+    assert time.monotonic() - started < 10
+    return result
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX special files")
+@pytest.mark.parametrize(
+    ("make", "message"),
+    (
+        pytest.param(os.mkfifo, "c.py is a named pipe (FIFO), not a regular file; it was not read", id="fifo"),
+        pytest.param(lambda path: os.symlink("/dev/zero", path), "c.py is a character device, not a regular file; it was not read", id="dev-zero"),
+        pytest.param(lambda path: socket.socket(socket.AF_UNIX).bind(str(path)), "c.py is a socket, not a regular file; it was not read", id="socket"),
+    ),
+)
+def test_special_file_in_versions_is_a_finding_not_read(in_tmp, capsys, make, message):
+    write_tree(in_tmp, BASE)
+    make(in_tmp / "versions" / "c.py")
+    code, report, findings = _timed_check(capsys)
+    assert (code, findings) == (1, [("ML201", "versions/c.py", 1)])
+    assert report["findings"][0]["message"] == message
+    assert report["trees"][0]["heads"] == ["b"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX special files")
+def test_special_files_in_a_migrate_repository(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = v\n",
+        "versions/001_a.py": "def upgrade(migrate_engine):\n    pass\n",
+    })
+    os.mkfifo(in_tmp / "versions" / "002_b.py")
+    os.mkfifo(in_tmp / "versions" / "002_b_sqlite_upgrade.sql")
+    os.symlink("/dev/zero", in_tmp / "versions" / "003_c.py")
+    os.mkdir(in_tmp / "versions" / "004_d.py")
+    os.mkfifo(in_tmp / "versions" / "versions.json")
+    code, report, findings = _timed_check(capsys)
+    assert findings == [("ML201", "versions/002_b.py", 1), ("ML201", "versions/003_c.py", 1), ("ML306", "versions/004_d.py", 1)]
+    assert report["trees"][0]["latest_version"] == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX special files")
+def test_a_fifo_does_not_block_discovery(in_tmp, capsys):
+    # A folder with both migrate.cfg and env.py: its first script decides the format.
+    write_tree(in_tmp, {"migrate.cfg": "[db_settings]\nrepository_id = r\nversion_table = v\n", **BASE})
+    os.mkfifo(in_tmp / "versions" / "0.py")
+    code, report, findings = _timed_check(capsys)
+    assert report["trees"][0]["format"] == "alembic"
+    assert findings == [("ML201", "versions/0.py", 1)]
+
+
+def test_script_over_the_size_limit_is_a_finding_not_read(in_tmp, capsys):
+    write_tree(in_tmp, {**BASE, "versions/c.py": alembic_script("c", "b")})
+    with open(in_tmp / "versions" / "c.py", "ab") as f:
+        f.write(b"#" * MAX_SCRIPT_BYTES)
+    code, report, findings = _timed_check(capsys)
+    assert (code, findings) == (1, [("ML201", "versions/c.py", 1)])
+    assert report["findings"][0]["message"] == "c.py is larger than 10 MiB, the limit for a script; it was not read"
+
+
+def _regular_stat(tmp_path: Path, size: int) -> os.stat_result:
+    """What `os.stat` says of a regular file of `size` bytes."""
+    (tmp_path / "regular").write_bytes(b"")
+    real = os.stat(tmp_path / "regular")
+    return os.stat_result((real.st_mode, real.st_ino, real.st_dev, real.st_nlink, real.st_uid, real.st_gid, size,
+                           int(real.st_atime), int(real.st_mtime), int(real.st_ctime)))
+
+
+def test_a_file_that_grew_after_its_stat_is_caught(tmp_path, monkeypatch):
+    path = tmp_path / "c.py"
+    path.write_bytes(b"x = 1\n" * 11)
+    small = _regular_stat(tmp_path, 6)
+    monkeypatch.setattr(files_module.os, "stat", lambda *args, **kwargs: small)
+    monkeypatch.setattr(files_module.os, "fstat", lambda *args, **kwargs: small)
+    assert read_regular_file(str(path), limit=66) == b"x = 1\n" * 11
+    with pytest.raises(Unfit, match="larger than"):
+        read_regular_file(str(path), limit=60)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX special files")
+def test_a_file_replaced_by_a_fifo_after_its_stat_is_not_read(tmp_path, monkeypatch):
+    path = tmp_path / "c.py"
+    os.mkfifo(path)
+    regular = _regular_stat(tmp_path, 6)
+    monkeypatch.setattr(files_module.os, "stat", lambda *args, **kwargs: regular)
+    with pytest.raises(Unfit, match="is a named pipe"):
+        read_regular_file(str(path))  # opened without blocking, then refused
+
+
+def test_a_git_blob_over_the_limit_is_a_finding():
+    class Big:
+        def read_bytes(self, path):
+            return b"#" * (MAX_SCRIPT_BYTES + 1)
+
+    assert read_data("c.py", Big()) == Problem("unreadable", "is larger than 10 MiB, the limit for a script; it was not read")

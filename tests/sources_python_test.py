@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from mig_lint.model import Problem
+from mig_lint.sources.files import inline_ignores
 from mig_lint.sources.python import parse_script
 from mig_lint.sources.python import read_script
 
@@ -160,9 +161,9 @@ def test_declared_latin1_encoding_is_honoured(tmp_path):
 
 def test_bad_byte_position_is_reported(tmp_path):
     path = tmp_path / "x.py"
-    path.write_bytes(b"revision = 'a'\ndown_revision = None\n# \xff\n")
+    path.write_bytes(b"revision = 'a'\ndown_revision = None\nx = '\xff'\n")
     script = read_script(str(path), "x.py")
-    assert (script.problem.line, script.problem.column) == (3, 3)
+    assert (script.problem.line, script.problem.column) == (3, 6)
 
 
 def test_inline_ignores_are_collected():
@@ -242,3 +243,29 @@ def test_deeply_nested_header_is_a_problem():
 def test_annotation_without_value_is_not_an_assignment():
     script = parse_script("revision: str\nrevision = 'a'\ndown_revision: str\ndown_revision = None\n", "x.py")
     assert [a.name for a in script.assignments] == ["revision", "down_revision"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ignores"),
+    (
+        pytest.param('"""doc"""\n# mig-lint: ignore[ML104]\nfrom alembic import op\nrevision = "a"\n',
+                     ((0, frozenset({"ML104"})),), id="header-after-docstring"),
+        pytest.param("# mig-lint: ignore\n# mig-lint: ignore[ML1]\nrevision = 'a'\n", ((0, frozenset()),), id="bare-wins-in-header"),
+        pytest.param("# mig-lint: ignore[ML1]\nimport os\n# mig-lint: ignore[ML2]\nrevision = 'a'\n",
+                     ((0, frozenset({"ML1", "ML2"})),), id="header-comments-add-up"),
+        pytest.param("import os  # mig-lint: ignore[ML211]\nrevision = 'a'\n", ((1, frozenset({"ML211"})),), id="inline-in-header"),
+        pytest.param("revision = 'a'\n# mig-lint: ignore[ML104]\n", ((2, frozenset({"ML104"})),), id="after-the-header"),
+        pytest.param('"""doc"""\n"""second"""\n# mig-lint: ignore\n', ((3, frozenset()),), id="second-string-ends-the-header"),
+        pytest.param("if x:\n    # mig-lint: ignore\n    pass\n", ((2, frozenset()),), id="indented"),
+        pytest.param("x = '# mig-lint: ignore'\n", (), id="in-a-string"),
+        pytest.param('x = """\n# mig-lint: ignore\n"""\n', (), id="in-a-triple-quoted-string"),
+        pytest.param('x = """\n# mig-lint: ignore\n', (), id="in-an-unclosed-string"),
+        pytest.param("x = (\n  1,  # mig-lint: ignore\n", ((2, frozenset()),), id="before-an-unclosed-bracket"),
+        pytest.param("if x:\n        y = 1\n    z = 2  # mig-lint: ignore\n", (), id="past-a-dedent-error"),
+        pytest.param("x = 1\r# noqa # mig-lint: ignore[ML2]\r", ((2, frozenset({"ML2"})),), id="cr-only"),
+        pytest.param("x = 1\n\x0c\ny = 2  # mig-lint: ignore\n", ((3, frozenset()),), id="form-feed-is-no-line-break"),
+        pytest.param("x = 1  # mig-lint\n", (), id="no-ignore"),
+    ),
+)
+def test_inline_ignores_come_from_real_comments(text, ignores):
+    assert inline_ignores(text) == ignores

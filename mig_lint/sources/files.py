@@ -5,15 +5,37 @@ import codecs
 import errno
 import os
 import re
+import stat
+from typing import BinaryIO
 from typing import Protocol
 from typing import Union
 
+from mig_lint.model import InlineIgnores
 from mig_lint.model import Problem
 
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_BYTE_BREAK = re.compile(rb"\r\n|\r|\n")
+_BLANK = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
 _IGNORE = re.compile(r"#\s*mig-lint:\s*ignore(?:\[([A-Z0-9,\s]+)\])?", re.IGNORECASE)
+# A script larger than this is reported, never read: a versions folder is no place for data.
+MAX_SCRIPT_BYTES = 10 * 1024 * 1024
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 Text = Union[str, Problem]
+
+
+class Unfit(OSError):
+    """A path that is no regular file, or a file over the size limit: reported, never read."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 class Files(Protocol):
@@ -79,8 +101,7 @@ class DiskFiles:
         return os.path.isfile(path)
 
     def read_bytes(self, path: str) -> bytes:
-        with open(path, "rb") as f:
-            return f.read()
+        return read_regular_file(path)
 
     def realpath(self, path: str) -> str:
         return os.path.realpath(path)
@@ -92,6 +113,55 @@ class DiskFiles:
 DISK = DiskFiles()
 
 
+def read_regular_file(path: str, limit: int = MAX_SCRIPT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; `Unfit` for anything else.
+
+    The file is stat'ed before it is opened (a FIFO would block, a device never ends),
+    opened without blocking in case it was replaced meanwhile, and read to `limit` + 1
+    bytes at most, so a file that grows is caught too.
+    """
+    f, size = _open_regular(path, limit)
+    with f:
+        data = f.read(size + 1)  # not `limit + 1`: that would allocate the limit for every file
+        if len(data) > size:  # it grew since (or it is a /proc file that says 0)
+            data += f.read(limit + 1 - len(data))
+    if len(data) > limit:
+        raise Unfit(_too_large(limit))
+    return data
+
+
+def read_head(path: str, size: int) -> bytes:
+    """The first `size` bytes of a regular file (`Unfit` for anything else), never blocking."""
+    f, _ = _open_regular(path, None)
+    with f:
+        return f.read(size)
+
+
+def _open_regular(path: str, limit: int | None) -> tuple[BinaryIO, int]:
+    """The open file and its size, once `stat` and then `fstat` say it is a regular file."""
+    _require_regular(os.stat(path), limit)
+    f = open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+    try:
+        status = os.fstat(f.fileno())
+        _require_regular(status, limit)
+    except Unfit:
+        f.close()
+        raise
+    return f, status.st_size
+
+
+def _require_regular(status: os.stat_result, limit: int | None) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _KINDS if test(status.st_mode)), "not a regular file")
+        raise Unfit(f"is {kind}, not a regular file; it was not read")
+    if limit is not None and status.st_size > limit:
+        raise Unfit(_too_large(limit))
+
+
+def _too_large(limit: int) -> str:
+    return f"is larger than {limit // (1024 * 1024)} MiB, the limit for a script; it was not read"
+
+
 def read_text(path: str, files: Files = DISK) -> Text:
     """The decoded text of `path`, or the `Problem` that stops it being read."""
     data = read_data(path, files)
@@ -101,11 +171,16 @@ def read_text(path: str, files: Files = DISK) -> Text:
 def read_data(path: str, files: Files = DISK) -> bytes | Problem:
     """The bytes of `path`, or the `Problem` that stops them being read."""
     try:
-        return files.read_bytes(path)
+        data = files.read_bytes(path)
+    except Unfit as e:
+        return Problem("unreadable", e.detail)
     except OSError as e:
         if e.errno == errno.ELOOP:
             return Problem("symlink-loop", "is a symlink loop")
         return Problem("unreadable", f"cannot be read: {e.strerror or e}")
+    if len(data) > MAX_SCRIPT_BYTES:  # a git blob, read whole by git
+        return Problem("unreadable", _too_large(MAX_SCRIPT_BYTES))
+    return data
 
 
 def blob_id(data: bytes) -> str:
@@ -120,31 +195,61 @@ def decode(data: bytes) -> Text:
     if b"\x00" in data:
         return Problem("binary", "is a binary file (it contains NUL bytes)")
     encoding = declared_encoding(data)
+    if encoding != "utf-8" and data.startswith(codecs.BOM_UTF8):
+        return Problem("encoding", f"starts with a UTF-8 byte order mark but declares encoding {encoding!r}")
     try:
         text = data.decode(encoding)
-    except (LookupError, UnicodeDecodeError) as e:
+    except LookupError:
+        return Problem("encoding", f"declares an unknown encoding {encoding!r}")
+    except UnicodeDecodeError as e:
         return _decode_problem(data, encoding, e)
+    except (ValueError, TypeError, IndexError) as e:  # a codec's own failure (punycode, idna...)
+        return Problem("encoding", f"cannot be decoded as {encoding}: {e}")
     return text[1:] if text.startswith("\ufeff") else text
 
 
 def declared_encoding(data: bytes) -> str:
-    """The encoding Python reads these source bytes with (BOM, PEP 263 line, else UTF-8)."""
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8"
-    for line in data.split(b"\n", 2)[:2]:
+    """The encoding Python reads these source bytes with (PEP 263 line, else UTF-8).
+
+    As CPython's tokenizer: the declaration is a comment on line 1, or on line 2 when
+    line 1 holds only a comment or blanks, and `utf-8-*` / `latin-1-*` names are
+    normalized; a UTF-8 byte order mark with another declaration is `decode`'s problem.
+    """
+    for line in first_lines(data):
         match = _CODING.match(line)
         if match:
-            return match.group(1).decode("ascii")
+            return _normal_name(match.group(1).decode("ascii"))
+        if not _BLANK.match(line):
+            break
     return "utf-8"
 
 
-def _decode_problem(data: bytes, encoding: str, error: Exception) -> Problem:
-    if isinstance(error, LookupError):
-        return Problem("encoding", f"declares an unknown encoding {encoding!r}")
-    assert isinstance(error, UnicodeDecodeError)
+def first_lines(data: bytes) -> tuple[bytes, ...]:
+    """Lines 1 and 2 of source bytes (split at LF, after a UTF-8 BOM), without copying the rest."""
+    start = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    first = data.find(b"\n", start)
+    if first == -1:
+        return (data[start:],)
+    second = data.find(b"\n", first + 1)
+    return data[start:first], data[first + 1:] if second == -1 else data[first + 1:second]
+
+
+def _normal_name(name: str) -> str:
+    """CPython's `get_normal_name`: the two encodings it knows by more than one name."""
+    folded = name[:12].lower().replace("_", "-")
+    if folded == "utf-8" or folded.startswith("utf-8-"):
+        return "utf-8"
+    if folded in ("latin-1", "iso-8859-1", "iso-latin-1") or folded.startswith(
+        ("latin-1-", "iso-8859-1-", "iso-latin-1-")
+    ):
+        return "iso-8859-1"
+    return name
+
+
+def _decode_problem(data: bytes, encoding: str, error: UnicodeDecodeError) -> Problem:
     before = data[: error.start]
-    line = before.count(b"\n") + 1
-    column = error.start - (before.rfind(b"\n") + 1) + 1
+    line = len(_BYTE_BREAK.findall(before)) + 1
+    column = error.start - max(before.rfind(b"\n"), before.rfind(b"\r"))
     return Problem(
         "encoding",
         f"is not valid {encoding}: byte 0x{data[error.start]:02x} at line {line}",
@@ -159,14 +264,50 @@ def line_of(text: str, pattern: str, flags: int = 0) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 
-def inline_ignores(text: str) -> tuple[tuple[int, frozenset[str]], ...]:
-    """`# mig-lint: ignore[ML104]` comments by line; an empty set ignores every code."""
-    if "mig-lint" not in text:
+def inline_ignores(text: str) -> InlineIgnores:
+    """`# mig-lint: ignore[ML104]` comments by line; an empty set ignores every code.
+
+    Only real comments count (tokenize tells them from a string that holds the same
+    words). A comment alone on its line in the script's header, before the first
+    statement that is neither the docstring nor an import, is recorded at line 0: it
+    applies to every finding of the script. Past a point where the script does not
+    tokenize, no comment is read.
+    """
+    if "mig-lint" not in text or not _IGNORE.search(text):
         return ()
-    found = []
-    for number, line in enumerate(text.splitlines(), 1):
-        match = _IGNORE.search(line)
-        if match:
-            codes = match.group(1) or ""
-            found.append((number, frozenset(c.strip().upper() for c in codes.split(",") if c.strip())))
-    return tuple(found)
+    import io  # imported here: only a script that mentions mig-lint is tokenized
+    import tokenize
+
+    found: dict[int, frozenset[str]] = {}
+    header, statement_start, statements = True, True, 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            if token.type == tokenize.COMMENT:
+                codes = _ignored_codes(token.string)
+                if codes is not None:
+                    alone = header and not token.line[: token.start[1]].strip()
+                    _add_ignore(found, 0 if alone else token.start[0], codes)
+            elif token.type == tokenize.NEWLINE:
+                statement_start = True
+            elif statement_start and token.type not in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
+                statement_start = False
+                docstring = statements == 0 and token.type == tokenize.STRING
+                header = header and (docstring or (token.type == tokenize.NAME and token.string in ("import", "from")))
+                statements += 1
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return tuple(sorted(found.items()))
+
+
+def _ignored_codes(comment: str) -> frozenset[str] | None:
+    match = _IGNORE.search(comment)
+    if match is None:
+        return None
+    codes = match.group(1) or ""
+    return frozenset(c.strip().upper() for c in codes.split(",") if c.strip())
+
+
+def _add_ignore(found: dict[int, frozenset[str]], line: int, codes: frozenset[str]) -> None:
+    """Two ignores on one line (the header's): every code when either says so, else both lists."""
+    before = found.get(line)
+    found[line] = codes if before is None else (before | codes if before and codes else frozenset())

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Optional
 
 from mig_lint.model import Assignment
 from mig_lint.model import DocField
@@ -21,9 +22,11 @@ from mig_lint.model import Problem
 from mig_lint.model import Script
 from mig_lint.model import Span
 from mig_lint.sources.files import blob_id
+from mig_lint.sources.files import declared_encoding
 from mig_lint.sources.files import decode
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
+from mig_lint.sources.files import first_lines
 from mig_lint.sources.files import inline_ignores
 from mig_lint.sources.files import read_data
 from mig_lint.sources.files import read_text
@@ -40,6 +43,11 @@ _PLAIN_STRING = re.compile(r"""^(['"])([^'"\\\n]*)\1[ \t]*\r?$""")
 # (projects that write `# Revision ID: x` / `# Revises: y` comment lines instead).
 _DOC_OPENING = re.compile(r"""[ \t]*(?:[rRuU]?(?:\"{3}|'{3})|#[ \t]*)?""")
 _MAX_VALUE_LINES = 200
+_BLANKS = " \t\f\r\n"  # what CPython's tokenizer skips; str.strip() would take more
+# Python's line breaks (its tokenizer's, not str.splitlines()'s): CR LF, CR, LF.
+_BREAK = re.compile("\r\n|\r|\n")
+# CPython's verdict when it was asked (a 1-tuple: the syntax error or None), else None.
+Judged = Optional[tuple[Optional[Problem]]]
 
 
 class _Dynamic(Exception):
@@ -59,13 +67,70 @@ def read_script(
     data = read_data(path, files)
     if isinstance(data, Problem):
         return Script(display, name, problem=data)
-    text = decode(data)
     digest = blob_id(data)
-    if isinstance(text, Problem):
-        return Script(display, name, problem=text, digest=digest)
-    if not text.strip():
+    source = _source(data)
+    if isinstance(source, Problem):
+        return Script(display, name, problem=source, digest=digest)
+    text, judged = source
+    if not text.strip(_BLANKS):
         return Script(display, name, problem=Problem("empty", "is empty"), digest=digest)
-    return replace(parse_script(text, display, path, roots, functions_needed, syntax), digest=digest)
+    script = parse_script(text, display, path, roots, functions_needed, syntax, judged)
+    return replace(script, digest=digest)
+
+
+def _source(data: bytes) -> tuple[str, Judged] | Problem:
+    """A script's text, and CPython's verdict when it had to be asked how to decode it.
+
+    Plain UTF-8 (no declaration but `utf-8`, no BOM conflict) is decoded here and judged
+    later through the syntax cache. Anything else (another codec, bytes that are not
+    UTF-8, a declaration CPython may read otherwise) is compiled from its bytes once,
+    as an import would: what CPython accepts is read, what it refuses is its finding.
+    """
+    text = decode(data)
+    if isinstance(text, str) and _plain_utf8(data):
+        return text, None
+    if isinstance(text, Problem) and text.kind == "binary":
+        return text
+    verdict = _compile_bytes(data)
+    if isinstance(text, Problem):
+        if verdict is not None:
+            return text
+        text = _decode_leniently(data)
+    return text, (verdict,)
+
+
+def _plain_utf8(data: bytes) -> bool:
+    lines = [line for line in first_lines(data) if b"coding" in line]
+    if not lines:
+        return True
+    # After a lone CR CPython may see another line 2 (and another declaration) than LF splitting.
+    return declared_encoding(data) == "utf-8" and not any(b"\r" in line.rstrip(b"\r") for line in lines)
+
+
+def _compile_bytes(data: bytes) -> Problem | None:
+    """CPython's own verdict on source bytes (the syntax error, or None when they compile)."""
+    import warnings  # imported here: only scripts in another codec come this way
+
+    try:
+        with warnings.catch_warnings():  # `"\d"` and the like warn; a lint run prints no warnings of its own
+            warnings.simplefilter("ignore")
+            compile(data, "<script>", "exec", dont_inherit=True)
+    except SyntaxError as e:
+        if not e.lineno:  # the bytes could not be decoded at all
+            return Problem("encoding", f"cannot be decoded as Python source: {e.msg}")
+        return Problem("syntax", e.msg, e.lineno, e.offset or 1)
+    except Exception as e:  # whatever a codec raises, the bytes do not compile
+        return Problem("syntax", str(e) or type(e).__name__)
+    return None
+
+
+def _decode_leniently(data: bytes) -> str:
+    """Bytes CPython compiled although `decode` refused them (bytes not UTF-8 inside a comment)."""
+    try:
+        text = data.decode(declared_encoding(data), "replace")
+    except (LookupError, ValueError):  # pragma: no cover (CPython compiled it with this codec)
+        text = data.decode("utf-8", "replace")
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def parse_script(
@@ -75,26 +140,28 @@ def parse_script(
     roots: Sequence[str] = (),
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
+    judged: Judged = None,
 ) -> Script:
     """Parse the text of a script (see module docstring for the two paths).
 
     `functions` is filled only when asked for (migrate scripts), which takes the full
-    parser. After the fast path, the whole script is still checked to compile (through
-    `syntax`, which remembers scripts that did); a header read by the fast path is kept
-    next to a syntax error further down, so the history stays whole.
+    parser. The whole script is still checked to compile (through `syntax`, which
+    remembers scripts that did), unless `judged` holds CPython's verdict already; a
+    header read by the fast path is kept next to a syntax error further down, so the
+    history stays whole.
     """
     name = os.path.basename(display)
     assignments = None if functions_needed else _fast_assignments(text)
     functions: frozenset[str] = frozenset()
-    problem = None
     looked_elsewhere = False
     if assignments is None:
         parsed = _ast_read(text, path, roots)
         if isinstance(parsed, Problem):
-            return Script(display, name, problem=parsed, ignores=inline_ignores(text))
+            if judged is None or judged[0] is not None:
+                return Script(display, name, problem=judged[0] if judged else parsed, ignores=inline_ignores(text))
+            parsed = ((), frozenset(), False)  # pragma: no cover (CPython compiled what ast refuses)
         assignments, functions, looked_elsewhere = parsed
-    else:
-        problem = (syntax or SyntaxCache()).check(text)
+    problem = judged[0] if judged is not None else (syntax or SyntaxCache()).check(text)
     return Script(
         display,
         name,
@@ -109,25 +176,39 @@ def parse_script(
 
 
 def _span(text: str, start: int, end: int) -> Span:
-    line = text.count("\n", 0, start) + 1
-    column = start - (text.rfind("\n", 0, start) + 1) + 1
-    return Span(line, column, start, end)
+    if text.find("\r", 0, start) == -1:
+        line = text.count("\n", 0, start) + 1
+    else:
+        line = sum(1 for _ in _BREAK.finditer(text, 0, start)) + 1
+    return Span(line, start - _line_start(text, start) + 1, start, end)
+
+
+def _line_start(text: str, at: int) -> int:
+    """Where the line holding `at` starts (after LF, CR LF or a lone CR)."""
+    after_lf = text.rfind("\n", 0, at) + 1
+    return max(after_lf, text.rfind("\r", after_lf, at) + 1)
+
+
+def _line_end(text: str, at: int) -> int:
+    """Where the line holding `at` ends (before its line break, or at the end)."""
+    lf = text.find("\n", at)
+    end = len(text) if lf == -1 else lf
+    cr = text.find("\r", at, end)
+    return end if cr == -1 else cr
 
 
 def _doc_field(text: str, label: str, first_word: bool = False) -> DocField | None:
     """The first `label` line of the header string or comment: only space, quotes or `#` may precede it."""
     at = text.find(label)
     while at != -1:
-        line_start = text.rfind("\n", 0, at) + 1
-        opening = _DOC_OPENING.match(text, line_start)
+        opening = _DOC_OPENING.match(text, _line_start(text, at))
         if opening is not None and opening.end() == at:
-            line_end = text.find("\n", at)
-            line_end = len(text) if line_end == -1 else line_end
+            line_end = _line_end(text, at)
             start = at + len(label)
             rest = text[start:line_end]
             value = rest.strip()
             if not value:  # the span covers the blank rest of the line, so a fix can fill it
-                return DocField("", _span(text, start, start + len(rest.rstrip("\r"))))
+                return DocField("", _span(text, start, start + len(rest)))
             start += len(rest) - len(rest.lstrip())
             if first_word:
                 value = value.split()[0]
@@ -149,6 +230,8 @@ def _header_line_starts(text: str) -> list[int]:
 
 def _fast_assignments(text: str) -> tuple[Assignment, ...] | None:
     """The header by plain text search, or None when only the full parser can be trusted."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None  # a lone CR breaks lines for Python, not for this search
     found = []
     line, counted = 1, 0
     for line_start in _header_line_starts(text):
@@ -268,17 +351,14 @@ def _node_span(text: str, node: ast.expr) -> Span:
 
 
 def _line_offsets(text: str) -> list[int]:
-    offsets = [0]
-    for match in re.finditer("\n", text):
-        offsets.append(match.end())
-    return offsets
+    """Where each line starts, as Python counts lines (ast's `lineno` indexes this)."""
+    return [0, *(match.end() for match in _BREAK.finditer(text))]
 
 
 def _char_column(text: str, line_start: int, byte_column: int) -> int:
     """ast columns count UTF-8 bytes; turn one into a str offset within its line."""
-    line_end = text.find("\n", line_start)
-    line = text[line_start:] if line_end == -1 else text[line_start:line_end]
-    return len(line.encode("utf-8")[:byte_column].decode("utf-8", "replace"))
+    line = text[line_start:_line_end(text, line_start)]
+    return len(line.encode("utf-8", "surrogatepass")[:byte_column].decode("utf-8", "replace"))
 
 
 class _Resolver:
