@@ -287,7 +287,10 @@ def test_a_failure_while_reading_stops_the_workers(in_tmp, monkeypatch, capsys):
     from mig_lint.sources import alembic
 
     _tree_with_syntax_errors(in_tmp)
-    _parallel(monkeypatch)
+    parallel = _parallel(monkeypatch, 2)
+    forked = []
+    monkeypatch.setattr(parallel, "_fork", lambda *a, fork=parallel._fork: forked.append(fork(*a)) or forked[-1])
+    monkeypatch.setattr(parallel, "_worker", lambda *a: os._exit(0))  # the queue stays full
 
     class Stop(Exception):
         pass
@@ -298,8 +301,10 @@ def test_a_failure_while_reading_stops_the_workers(in_tmp, monkeypatch, capsys):
     monkeypatch.setattr(alembic, "read_script", fail)
     assert main(["check", "db"]) != 0
     assert "internal error: Stop" in capsys.readouterr().err
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # every worker was reaped
+    assert len(forked) == 2
+    for pid, _pipe in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped already
 
 
 def test_few_scripts_are_compiled_in_process(in_tmp, monkeypatch, capsys):

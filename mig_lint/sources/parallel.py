@@ -23,8 +23,8 @@ from mig_lint.model import Problem
 from mig_lint.sources.files import decode
 from mig_lint.sources.files import DISK
 
-# Below this many scripts to compile, forking costs more than it saves (about 3 ms a
-# worker against 0.15-0.2 ms a compile; measured in benchmarks/bench_check.py).
+# Below this many scripts to compile (40-50 ms of compiling at 0.15-0.2 ms a script), a
+# fork's few milliseconds and a worker's share of the start-up are not worth it.
 MIN_SCRIPTS = 256
 _CHUNK = 32
 _MAX_CHUNKS = 1024  # 4 KiB of chunk numbers: the pipe takes them all before anyone reads

@@ -115,7 +115,8 @@ class SyntaxCache:
         compiled here and its script gets the problem found. Without workers (few
         scripts, one core, no fork) this is a plain loop.
         """
-        pool = parallel.start([path for path, _ in wanted], self.known(), text_digest) if self.enabled else None
+        worth = self.enabled and len(wanted) >= parallel.MIN_SCRIPTS  # else a warm run loads nothing
+        pool = parallel.start([path for path, _ in wanted], self.known(), text_digest) if worth else None
         if pool is None:
             return [read(path, display) for path, display in wanted]
         scripts: list[Script] = []
