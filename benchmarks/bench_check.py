@@ -8,7 +8,10 @@ output against the known head), then each timed run calls the commands round-rob
 
 Both tools cache per tree: alembic's imports write versions/__pycache__, and mig-lint keeps
 digests of scripts known to compile in $MIG_LINT_CACHE_DIR. `--cache warm` (default) times
-both with their caches filled by the warm-up; `--cache cold` empties both before every run.
+both with their caches filled by the warm-up. `--cache cold` times a CI run: every run makes
+a fresh `git clone` of a generated repository (main: the tree; feature: one more revision)
+and times, in it, `mig-lint check` and `mig-lint check --base origin/main` (each with no
+.mig-lint-cache), `alembic heads` (its first run in the clone, then a second one) and the floor.
 PYTHONDONTWRITEBYTECODE is removed from the children's environment so that the tools' own
 modules are byte-compiled, as `pip install` leaves them.
 """
@@ -26,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 from typing import Sequence
 
 from generate import generate
@@ -36,6 +40,10 @@ TREES = HERE / "trees"
 SEED = 0
 # t(100k) / t(10k) is 10 for linear growth; allow this much before calling it superlinear.
 LINEAR_GROWTH_MAX = 12.5
+FEATURE = "ffffeeee0001"  # the revision the feature branch of a cold run's repository adds
+GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "bench",
+           "GIT_AUTHOR_EMAIL": "bench@example.invalid", "GIT_COMMITTER_NAME": "bench",
+           "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
 READ_ALL = (
     "import os,sys\n"
     "for root, dirs, files in os.walk(os.path.join(sys.argv[1], 'versions')):\n"
@@ -55,6 +63,7 @@ class Command:
     column: str
     argv: tuple[str, ...]
     cache: Path | None = None  # emptied before each run with --cache cold
+    cwd: Path | None = None
 
 
 def mig_lint_command() -> list[str]:
@@ -94,11 +103,47 @@ def ensure_tree(size: int) -> Path:
     return path
 
 
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env={**os.environ, **GIT_ENV})
+
+
+def feature_script(down: str) -> str:
+    """The one revision the feature branch adds on top of the generated history."""
+    return (f'"""feature\n\nRevision ID: {FEATURE}\nRevises: {down}\n"""\n'
+            f"revision = '{FEATURE}'\ndown_revision = '{down}'\n\n\ndef upgrade():\n    pass\n")
+
+
+def ensure_origin(size: int) -> Path:
+    """A repository (reused when complete): `main` holds the tree, `feature` adds FEATURE."""
+    origin = TREES / f"origin-{size}"
+    if (origin / ".git" / "bench-complete").exists():
+        return origin
+    print(f"committing {size} revisions into {origin} ...", file=sys.stderr)
+    shutil.rmtree(origin, ignore_errors=True)
+    shutil.copytree(ensure_tree(size), origin, ignore=shutil.ignore_patterns("__pycache__"))
+    git(origin, "init", "-q", "-b", "main")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "history")
+    git(origin, "checkout", "-q", "-b", "feature")
+    (origin / "versions" / f"{FEATURE}_feature.py").write_text(feature_script(revision_ids(size, SEED)[-1]))
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "feature")
+    (origin / ".git" / "bench-complete").write_text("")
+    return origin
+
+
+def fresh_clone(origin: Path, into: Path) -> Path:
+    """`git clone` of the feature branch, as a CI job checks out a pull request."""
+    shutil.rmtree(into, ignore_errors=True)
+    git(origin.parent, "clone", "-q", "--branch", "feature", str(origin), str(into))
+    return into
+
+
 def run(cmd: Command, env: dict[str, str], cold: bool) -> tuple[float, str]:
     if cold and cmd.cache is not None:
         shutil.rmtree(cmd.cache, ignore_errors=True)
     start = time.perf_counter()
-    proc = subprocess.run(cmd.argv, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd.argv, capture_output=True, text=True, env=env, cwd=cmd.cwd)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise CommandFailed(
@@ -110,9 +155,9 @@ def run(cmd: Command, env: dict[str, str], cold: bool) -> tuple[float, str]:
 
 def sanity_notes(column: str, stdout: str, size: int, head: str) -> list[str]:
     """Facts a correct tool states about the generated linear tree, as notes when they differ."""
-    if column == "alembic" and stdout.strip() != f"{head} (head)":
-        return [f"alembic heads at {size}: expected {head!r} (head), got {stdout.strip()[:200]!r}"]
-    if column != "mig-lint":
+    if column.startswith("alembic") and stdout.strip() != f"{head} (head)":
+        return [f"{column} at {size}: expected {head!r} (head), got {stdout.strip()[:200]!r}"]
+    if not column.startswith("mig-lint"):
         return []
     try:
         report = json.loads(stdout)
@@ -121,25 +166,28 @@ def sanity_notes(column: str, stdout: str, size: int, head: str) -> list[str]:
     except (ValueError, KeyError, IndexError, TypeError) as e:
         return [f"mig-lint at {size}: unreadable JSON report ({e!r}): {stdout[:200]!r}"]
     want: tuple[object, ...] = (1, size, [head], True, [])
-    return [] if got == want else [f"mig-lint at {size}: expected {want}, got {str(got)[:500]}"]
+    return [] if got == want else [f"{column} at {size}: expected {want}, got {str(got)[:500]}"]
 
 
 def bench_size(
-    size: int, commands: list[Command], args: argparse.Namespace, env: dict[str, str]
+    size: int, commands: list[Command], args: argparse.Namespace, env: dict[str, str], clone: Callable[[], None]
 ) -> tuple[dict[str, float], list[str]]:
-    head = revision_ids(size, SEED)[-1]
+    """Medians by column; each pass of a cold run starts from `clone()` (a fresh clone)."""
+    cold = args.cache == "cold"
+    head, count = (FEATURE, size + 1) if cold else (revision_ids(size, SEED)[-1], size)
     notes: list[str] = []
-    runs, cold = args.runs, args.cache == "cold"
     for i in range(args.warmup):
+        clone()
         for cmd in commands:
             _, stdout = run(cmd, env, cold)
             if i == 0:
-                notes += sanity_notes(cmd.column, stdout, size, head)
+                notes += sanity_notes(cmd.column, stdout, count, head)
     times: dict[str, list[float]] = {cmd.column: [] for cmd in commands}
-    for i in range(runs):
+    for i in range(args.runs):
+        clone()
         for cmd in commands:
             times[cmd.column].append(run(cmd, env, cold)[0])
-        print(f"  {size}: run {i + 1}/{runs} done", file=sys.stderr)
+        print(f"  {size}: run {i + 1}/{args.runs} done", file=sys.stderr)
     return {col: statistics.median(ts) for col, ts in times.items()}, notes
 
 
@@ -151,7 +199,9 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def render_table(results: dict[int, dict[str, float]]) -> list[str]:
+def render_table(results: dict[int, dict[str, float]], cold: bool) -> list[str]:
+    if cold:
+        return _cold_table(results)
     lines = [
         "| revisions | mig-lint (s) | alembic heads (s) | floor: read all (s) | python -c pass (s) "
         "| alembic / mig-lint | mig-lint / floor |",
@@ -167,8 +217,27 @@ def render_table(results: dict[int, dict[str, float]]) -> list[str]:
     return lines
 
 
-def evaluate_targets(results: dict[int, dict[str, float]]) -> list[tuple[str, str, bool | None]]:
+def _cold_table(results: dict[int, dict[str, float]]) -> list[str]:
+    lines = [
+        "| revisions | check (s) | check --base (s) | alembic heads, 1st run (s) | alembic heads, 2nd run (s) "
+        "| floor (s) | alembic 1st / check | alembic 2nd / check | check --base / check | check / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, med in results.items():
+        mig, base, floor = med.get("mig-lint"), med.get("mig-lint --base"), med.get("floor")
+        first, second = med.get("alembic"), med.get("alembic 2nd")
+        lines.append(
+            f"| {size:,} | {_fmt(mig, '.3f')} | {_fmt(base, '.3f')} | {_fmt(first, '.3f')} | {_fmt(second, '.3f')} "
+            f"| {_fmt(floor, '.3f')} | {_fmt(_ratio(first, mig), '.1f')} | {_fmt(_ratio(second, mig), '.1f')} "
+            f"| {_fmt(_ratio(base, mig), '.2f')} | {_fmt(_ratio(mig, floor), '.2f')} |"
+        )
+    return lines
+
+
+def evaluate_targets(results: dict[int, dict[str, float]], cold: bool = False) -> list[tuple[str, str, bool | None]]:
     """(target, measured value, holds) with holds None when the sizes needed were not run."""
+    if cold:
+        return _cold_targets(results)
     r10k, r1k, r100k = results.get(10000, {}), results.get(1000, {}), results.get(100000, {})
     speedup = _ratio(r10k.get("alembic"), r10k.get("mig-lint"))
     to_floor = _ratio(r10k.get("mig-lint"), r10k.get("floor"))
@@ -182,6 +251,18 @@ def evaluate_targets(results: dict[int, dict[str, float]]) -> list[tuple[str, st
         ("1,000: mig-lint < 0.15 s", _fmt(small, ".3f", " s"), None if small is None else small < 0.15),
         (f"growth t(100k) / t(10k) about 10 (<= {LINEAR_GROWTH_MAX})", _fmt(growth, ".1f"),
          None if growth is None else growth <= LINEAR_GROWTH_MAX),
+    ]
+
+
+def _cold_targets(results: dict[int, dict[str, float]]) -> list[tuple[str, str, bool | None]]:
+    r10k = results.get(10000, {})
+    speedup = _ratio(r10k.get("alembic"), r10k.get("mig-lint"))
+    gate = _ratio(r10k.get("mig-lint --base"), r10k.get("mig-lint"))
+    return [
+        ("10,000, fresh clone: alembic heads / check >= 5", _fmt(speedup, ".1f", "x"),
+         None if speedup is None else speedup >= 5),
+        ("10,000, fresh clone: check --base / check <= 1.5", _fmt(gate, ".2f", "x"),
+         None if gate is None else gate <= 1.5),
     ]
 
 
@@ -208,7 +289,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-alembic-above", type=int, metavar="N", help="no alembic run for sizes > N")
     parser.add_argument("--check-targets", action="store_true", help="exit 1 when a target fails")
     parser.add_argument("--cache", choices=("warm", "cold"), default="warm",
-                        help="time with the per-tree caches of both tools filled (default) or emptied")
+                        help="time with the per-tree caches of both tools filled (default), or in fresh clones")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be >= 1 and --warmup >= 0")
@@ -219,12 +300,29 @@ def _commands(
     args: argparse.Namespace, mig_lint: str, alembic: str, tree: Path, size: int, cache: Path
 ) -> list[Command]:
     python = _interpreter(mig_lint)
+    with_alembic = args.skip_alembic_above is None or size <= args.skip_alembic_above
+    if args.cache == "cold":
+        return _clone_commands(mig_lint, alembic if with_alembic else None, python, tree)
     commands = [Command("mig-lint", (mig_lint, "check", "--format", "json", str(tree)), cache)]
-    if args.skip_alembic_above is None or size <= args.skip_alembic_above:
+    if with_alembic:
         argv = (alembic, "-c", str(tree / "alembic.ini"), "heads")
         commands.append(Command("alembic", argv, tree / "versions" / "__pycache__"))
     commands.append(Command("startup", (python, "-c", "pass")))
     commands.append(Command("floor", (python, "-c", READ_ALL, str(tree))))
+    return commands
+
+
+def _clone_commands(mig_lint: str, alembic: str | None, python: str, clone: Path) -> list[Command]:
+    """Run inside a fresh clone, in this order: each mig-lint starts with no .mig-lint-cache."""
+    cache = clone / ".mig-lint-cache"
+    check = (mig_lint, "check", "--format", "json", ".")
+    commands = [Command("mig-lint", check, cache, clone),
+                Command("mig-lint --base", (*check, "--base", "origin/main"), cache, clone)]
+    if alembic is not None:
+        argv = (alembic, "-c", "alembic.ini", "heads")
+        commands += [Command("alembic", argv, None, clone), Command("alembic 2nd", argv, None, clone)]
+    commands.append(Command("startup", (python, "-c", "pass")))
+    commands.append(Command("floor", (python, "-c", READ_ALL, str(clone))))
     return commands
 
 
@@ -233,13 +331,20 @@ def bench_all(
 ) -> tuple[dict[int, dict[str, float]], list[str]]:
     results: dict[int, dict[str, float]] = {}
     notes: list[str] = []
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    with tempfile.TemporaryDirectory(prefix="mig-lint-bench-") as caches:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "MIG_LINT_CACHE_DIR")}
+    with tempfile.TemporaryDirectory(prefix="mig-lint-bench-") as work:
         for size in args.sizes:
-            tree, cache = ensure_tree(size), Path(caches, str(size))
-            commands = _commands(args, mig_lint, alembic, tree, size, cache)
-            size_env = dict(env, MIG_LINT_CACHE_DIR=str(cache))
-            results[size], size_notes = bench_size(size, commands, args, size_env)
+            size_env = dict(env)
+            if args.cache == "cold":
+                origin, tree = ensure_origin(size), Path(work, f"clone-{size}")
+
+                def clone(origin: Path = origin, tree: Path = tree) -> None:
+                    fresh_clone(origin, tree)
+            else:
+                tree, clone = ensure_tree(size), (lambda: None)
+                size_env["MIG_LINT_CACHE_DIR"] = str(Path(work, f"cache-{size}"))
+            commands = _commands(args, mig_lint, alembic, tree, size, Path(work, f"cache-{size}"))
+            results[size], size_notes = bench_size(size, commands, args, size_env, clone)
             notes += size_notes
     return results, notes
 
@@ -260,13 +365,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as e:
         print(e, file=sys.stderr)
         return 1
-    targets = evaluate_targets(results)
+    cold = args.cache == "cold"
+    targets = evaluate_targets(results, cold)
+    load = f"load average {os.getloadavg()[0]:.2f} at the end" if hasattr(os, "getloadavg") else ""
     lines = [
         f"Median of {args.runs} runs, whole processes, {args.cache} caches; "
         f"Python {platform.python_version()}, {_alembic_version(alembic) if needs_alembic else 'alembic not run'}, "
-        f"{os.cpu_count()} CPUs.",
+        f"{os.cpu_count()} CPUs, {load}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
-        *render_table(results),
+        *render_table(results, cold),
         "",
         *render_targets(targets),
         *([""] + [f"- note: {n}" for n in notes] if notes else []),

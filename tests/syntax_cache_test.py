@@ -206,3 +206,111 @@ def test_unwritable_script_cache_is_ignored(in_tmp, monkeypatch, capsys):
     write_tree(in_tmp, SCRIPTS)
     assert _check_json(capsys)[0] == 0
     assert blocker.read_text() == ""
+
+
+def _tree_with_syntax_errors(root):
+    """Forty scripts in a chain, every seventh with a syntax error below its header, and copies."""
+    files = {"db/env.py": ""}
+    for i in range(40):
+        body = alembic_script(f"r{i:02}", f"r{i - 1:02}" if i else None)
+        if i % 7 == 3:
+            body += ["def broken(:\n", "yield 1\n", "x = 'unclosed\n", "return\n", "await f()\n"][i % 5]
+        files[f"db/versions/r{i:02}.py"] = body
+    files["db/versions/twin.py"] = files["db/versions/r03.py"].replace("r03", "twin")
+    files["db/versions/copy.py"] = files["db/versions/r10.py"]  # the same text twice
+    files["db/versions/good.py"] = files["db/versions/r11.py"]
+    files["db/versions/binary.py"] = b"revision = 'b'\x00"
+    write_tree(root, files)
+    os.symlink("loop.py", root / "db/versions/loop.py")
+
+
+def _parallel(monkeypatch, workers=1):
+    from mig_lint.sources import parallel
+
+    monkeypatch.setattr(parallel, "MIN_SCRIPTS", 2)
+    monkeypatch.setattr(parallel, "spare_cores", lambda: workers)
+    return parallel
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_parallel_compiling_finds_what_the_serial_path_finds(in_tmp, monkeypatch, capsys, workers):
+    _tree_with_syntax_errors(in_tmp)
+    serial = _check_json(capsys, "--no-cache")
+    assert serial[0] == 1 and serial[1].count('"ML201"') == 10
+    parallel = _parallel(monkeypatch, workers)
+    started = []
+    monkeypatch.setattr(parallel, "start", lambda *a, start=parallel.start: started.append(start(*a)) or started[-1])
+    assert _check_json(capsys, "--no-cache") == serial
+    assert len(started[0].workers) == workers
+    assert _check_json(capsys) == serial  # the cache keeps what the workers compiled
+    assert _check_json(capsys) == serial
+
+
+def test_a_cache_restored_elsewhere_skips_the_scripts_it_knows(in_tmp, monkeypatch, capsys):
+    """A fresh clone with a CI cache of the folder: statuses differ, digests do not."""
+    from mig_lint.sources import syntax
+
+    _tree_with_syntax_errors(in_tmp)
+    first = _check_json(capsys)
+    for script in (in_tmp / "db/versions").iterdir():
+        os.utime(script, ns=(1, 1), follow_symlinks=False)
+    parallel = _parallel(monkeypatch)
+    monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no fork")))  # all in-process
+    compiled = []
+
+    def spy(text, *args, **kwargs):
+        compiled.append(text)
+        return compile(text, *args, **kwargs)
+
+    for module in (syntax, parallel):
+        monkeypatch.setattr(module, "compile", spy, raising=False)
+    assert _check_json(capsys) == first
+    # Only the 8 scripts with syntax errors (7 texts): once from the queue, once for the message.
+    assert len(compiled) == 16 and len(set(compiled)) == 7
+
+
+@pytest.mark.parametrize("failure", ["fork", "worker", "no-fork"])
+def test_a_failed_worker_leaves_its_share_to_the_main_process(in_tmp, monkeypatch, capsys, failure):
+    _tree_with_syntax_errors(in_tmp)
+    serial = _check_json(capsys, "--no-cache")
+    parallel = _parallel(monkeypatch)
+    if failure == "fork":
+        monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no more processes")))
+    elif failure == "worker":
+        monkeypatch.setattr(parallel, "_worker", lambda *a: os._exit(3))
+    else:
+        monkeypatch.delattr(os, "fork")
+    assert _check_json(capsys, "--no-cache") == serial
+
+
+def test_a_failure_while_reading_stops_the_workers(in_tmp, monkeypatch, capsys):
+    from mig_lint.sources import alembic
+
+    _tree_with_syntax_errors(in_tmp)
+    parallel = _parallel(monkeypatch, 2)
+    forked = []
+    monkeypatch.setattr(parallel, "_fork", lambda *a, fork=parallel._fork: forked.append(fork(*a)) or forked[-1])
+    monkeypatch.setattr(parallel, "_worker", lambda *a: os._exit(0))  # the queue stays full
+
+    class Stop(Exception):
+        pass
+
+    def fail(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(alembic, "read_script", fail)
+    assert main(["check", "db"]) != 0
+    assert "internal error: Stop" in capsys.readouterr().err
+    assert len(forked) == 2
+    for pid, _pipe in forked:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped already
+
+
+def test_few_scripts_are_compiled_in_process(in_tmp, monkeypatch, capsys):
+    from mig_lint.sources import parallel
+
+    _tree_with_syntax_errors(in_tmp)
+    monkeypatch.setattr(os, "fork", lambda: pytest.fail("forked for 45 scripts"))
+    assert _check_json(capsys)[0] == 1
+    assert parallel.spare_cores() >= 0

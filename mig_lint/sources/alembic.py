@@ -39,7 +39,7 @@ def read_alembic_tree(
     def read(path: str, display: str) -> Script:
         return read_script(path, display, roots, syntax=syntax, files=files)
 
-    collector = Collector(cache, "alembic", read, revision_of, known)
+    collector = Collector(cache, "alembic", read, revision_of, known, syntax)
     seen: set[str] = set()
     for location in version_locations:
         for directory, names in _list_files(files, location, recursive, seen):

@@ -25,13 +25,20 @@ from mig_lint.sources.cache import revision_from
 from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.cache import ScriptList
 from mig_lint.sources.cache import Status
+from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.paths import display_path
+from mig_lint.sources.syntax import SyntaxCache
 
 ReadScript = Callable[[str, str], Script]
 RevisionOf = Callable[[Script], "Revision | None"]
 # What the working tree has at a display path: (digest, revision, the script or its builder).
 Known = tuple[str, Optional[Revision], Union[Script, Callable[[], Script]]]
+# A record's script in place of reading it: (record, builder, digest, revision, hits, ignores).
+Recalled = tuple[Record, Callable[[], Script], str, Optional[Revision], list[tuple[str, Hit]], InlineIgnores]
+# How the collector takes one name: (name, display, status, "known" | "record" | "read",
+# the working tree's Known, the Recalled record, or the path to read).
+Step = tuple[str, str, Optional[Status], str, Any]
 
 
 class Collector:
@@ -39,8 +46,10 @@ class Collector:
 
     A script is taken, in this order: from `known` when git says the file has the same
     content (the gate's base branch is mostly the working tree's files), from the
-    cache's record when the file's status is unchanged, else read. With a cache, each
-    script read has its per-script hits computed and is recorded for the next run.
+    cache's record when the file's status is unchanged, else read. The scripts to read
+    are listed first so that `syntax` can compile them on every core while they are read.
+    With a cache, each script read has its per-script hits computed and is recorded for
+    the next run.
     """
 
     def __init__(
@@ -50,8 +59,10 @@ class Collector:
         read: ReadScript,
         revision_of: RevisionOf,
         known: Mapping[str, Known] | None = None,
+        syntax: SyntaxCache | None = None,
     ) -> None:
         self._cache = cache
+        self._syntax = syntax
         self._kind = kind
         self._read = read
         self._revision_of = revision_of
@@ -65,27 +76,51 @@ class Collector:
     def add_folder(self, directory: str, names: Sequence[str], files: Files) -> None:
         """The scripts `names` of `directory`, in this order."""
         key, old = self._cache.folder(directory, self._kind) if self._cache else (("", ""), {})
-        records: dict[str, Record] = {}
-        scripts: dict[str, tuple[Status, bytes]] = {}
         shown = display_path(directory)
         shown_prefix = "" if shown == "." else shown + "/"
         prefix = os.path.join(directory, "")
+        steps: list[Step] = []
         for name in names:
             path, display = prefix + name, shown_prefix + name
             same = self._known.get(display)
             if same is not None and same[0] and same[0] == files.blob_id(path):
-                self._add(same[2], display, same[0], same[1])
+                steps.append((name, display, None, "known", same))
                 continue
             status = files.status(path)
             record = old.get(name) if status is not None else None
-            if record is not None and record[0] == status and self._recall(record, key, name, path, display):
-                records[name] = record
-                continue
-            script = self._read(path, display)
-            made = self._take(script, display, status)
-            if made is not None and status is not None:
-                records[name] = made
-                scripts[name] = (status, encode(script))
+            recalled = None
+            if record is not None and record[0] == status:
+                recalled = self._recalled(record, key, name, path, display)
+            steps.append((name, display, status, "read", path) if recalled is None else
+                         (name, display, status, "record", recalled))
+        self._apply(key, steps, self._read_all(steps, files))
+
+    def _read_all(self, steps: Sequence[Step], files: Files) -> dict[str, Script]:
+        """The scripts the steps must read, by name (compiled on every core when worth it)."""
+        names = [step[0] for step in steps if step[3] == "read"]
+        wanted = [(step[4], step[1]) for step in steps if step[3] == "read"]
+        if self._syntax is None or files is not DISK:
+            read = [self._read(path, display) for path, display in wanted]
+        else:
+            read = self._syntax.read_all(wanted, self._read)
+        return dict(zip(names, read))
+
+    def _apply(self, key: FolderKey, steps: Sequence[Step], read: Mapping[str, Script]) -> None:
+        """Add each step's script in order, and keep the folder's records."""
+        records: dict[str, Record] = {}
+        scripts: dict[str, tuple[Status, bytes]] = {}
+        for name, display, status, how, found in steps:
+            if how == "known":
+                digest, revision, item = found
+                self._add(item, display, digest, revision)
+            elif how == "record":
+                records[name] = self._use(found, display)
+            else:
+                script = read[name]
+                made = self._take(script, display, status)
+                if made is not None and status is not None:
+                    records[name] = made
+                    scripts[name] = (status, encode(script))
         if self._cache is not None:
             self._cache.keep(key, records, scripts)
 
@@ -111,21 +146,27 @@ class Collector:
         kept = tuple(hit_fields(code, hit) for code, hit in hits)
         return (status, digest, revision_fields(revision), kept, script.ignores)
 
-    def _recall(self, record: Record, key: FolderKey, name: str, path: str, display: str) -> bool:
-        """Take a script's record in place of reading it; False when the record is unusable."""
+    def _recalled(self, record: Record, key: FolderKey, name: str, path: str, display: str) -> Recalled | None:
+        """What a script's record gives in place of reading it; None when the record is unusable."""
         try:
             status, digest, fields, kept, ignores = record
             revision = None if fields is None else revision_from(fields, display)
-            hits = [hit_from(hit, display) for hit in kept] if kept else ()
+            hits = [hit_from(hit, display) for hit in kept] if kept else []
             found = tuple((line, frozenset(codes)) for line, codes in ignores) if ignores else ()
         except (TypeError, ValueError):
-            return False
-        self._add(functools.partial(self._rebuild, key, name, status, path, display), display, digest, revision)
+            return None
+        rebuild = functools.partial(self._rebuild, key, name, status, path, display)
+        return record, rebuild, digest, revision, hits, found
+
+    def _use(self, recalled: Recalled, display: str) -> Record:
+        """Add a recalled script; its record."""
+        record, rebuild, digest, revision, hits, found = recalled
+        self._add(rebuild, display, digest, revision)
         if hits:
             self._hits.extend(hits)
         if found:
             self._ignores.append((display, found))
-        return True
+        return record
 
     def _rebuild(self, key: FolderKey, name: str, status: Status, path: str, display: str) -> Script:
         """A recalled script, from the cache's copy or else its file."""
