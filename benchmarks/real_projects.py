@@ -49,8 +49,9 @@ The table: alembic revisions / mig-lint revisions are counts; heads are the head
 labels are `label=head` for each branch label alembic sees on a head; ML111 counts that
 tree's ML111 findings; exit is mig-lint check's exit code; agree is `yes` when mig-lint's
 revision ids, heads and head labels equal alembic's, `ML111` when they differ but every
-folder holding a revision that only one side read is named by an ML111 finding of the
-tree, else `no`. The script exits 1 when a row disagrees (unless --allow-disagree).
+folder holding a revision that only one side read is named (its path, or its path inside
+the mig-lint tree) by an ML111 finding of the tree, else `no`. A mig-lint run that prints no
+report shows its last stderr line instead of the count. The script exits 1 when a row disagrees (unless --allow-disagree).
 """
 from __future__ import annotations
 
@@ -458,6 +459,7 @@ class Row:
     other: int  # findings of other codes on that tree
     exit_code: int
     agree: str
+    error: str = ""  # mig-lint's last stderr line when it printed no report
 
 
 def run_alembic(project: Project, root: Path, verbose: bool = False, timeout: float = 300) -> dict[str, Any]:
@@ -484,7 +486,10 @@ def run_alembic(project: Project, root: Path, verbose: bool = False, timeout: fl
 
 
 def run_mig_lint(command: list[str], root: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """check's report, graph's report and check's exit code, from the project root, no config."""
+    """check's report, graph's report and check's exit code, from the project root, no config.
+
+    A run that prints no JSON report gives empty reports with its last stderr line as "error".
+    """
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "MIG_LINT_CACHE_DIR": cache}
         check = subprocess.run([*command, "check", "--format", "json"], cwd=root, capture_output=True,
@@ -495,7 +500,7 @@ def run_mig_lint(command: list[str], root: Path) -> tuple[dict[str, Any], dict[s
         return json.loads(check.stdout), json.loads(graph.stdout), check.returncode
     except json.JSONDecodeError:
         last = (check.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SystemExit(f"{root}: mig-lint printed no JSON report: {last}") from None
+        return {"trees": [], "findings": [], "error": last}, {"trees": []}, check.returncode
 
 
 def _ml_trees(check: dict[str, Any], graph: dict[str, Any]) -> list[dict[str, Any]]:
@@ -537,7 +542,10 @@ def _agree(alembic: dict[str, Any], tree: dict[str, Any] | None, ml111: tuple[st
             return "yes"
         differing = set(alembic["paths"]) ^ tree["files"]
     folders = {os.path.dirname(p) for p in differing}
-    if ml111 and folders and all(any(f in text for text in ml111) for f in folders):
+    base = tree["path"] if tree else ""
+    # a folder counts as named when its path, or its path inside the mig-lint tree, is in the text
+    names = [{f, os.path.relpath(f, base)} if base else {f} for f in folders]
+    if ml111 and folders and all(any(n in text for n in group for text in ml111) for group in names):
         return "ML111"
     return "no"
 
@@ -554,8 +562,9 @@ def compare(project: Project, root: Path, command: list[str], verbose: bool = Fa
         ml111 = tuple(f"{f['message']} {f['path']}" for f in findings if f["code"] == "ML111")
         ml101 = sum(f["code"] == "ML101" for f in findings)
         other = len(findings) - len(ml111) - ml101
+        error = f"mig-lint error: {check['error']}".replace("|", "/") if "error" in check else ""
         rows.append(Row(project.name, tree.name, side, matched, ml111, ml101, other, exit_code,
-                        _agree(side, matched, ml111)))
+                        _agree(side, matched, ml111), error))
     return rows
 
 
@@ -579,7 +588,7 @@ def render(rows: Sequence[Row]) -> str:
             labels = _labels(_label_heads(a))
             if m and {k: sorted(v) for k, v in m.get("label_heads", {}).items()} != _label_heads(a):
                 labels += f" (mig-lint: {_labels(m.get('label_heads', {}))})"
-        m_count = f"{m['revisions']} ({m['path']})" if m else "not found"
+        m_count = f"{m['revisions']} ({m['path']})" if m else row.error or "not found"
         m_heads = _heads(sorted(m["heads"])) if m else "-"
         lines.append(f"| {row.project} | {row.tree} | {a_count} | {m_count} | {a_heads} | {m_heads} | {labels} "
                      f"| {len(row.ml111)} | {row.ml101} | {row.other} | {row.exit_code} | {row.agree} |")
