@@ -51,7 +51,8 @@ tree's ML111 findings; exit is mig-lint check's exit code; agree is `yes` when m
 revision ids, heads and head labels equal alembic's, `ML111` when they differ but every
 folder holding a revision that only one side read is named (its path, or its path inside
 the mig-lint tree) by an ML111 finding of the tree, else `no`. A mig-lint run that prints no
-report shows its last stderr line instead of the count. The script exits 1 when a row disagrees (unless --allow-disagree).
+report shows its last stderr line instead of the count. The script exits 1 when a row
+disagrees (unless --allow-disagree).
 """
 from __future__ import annotations
 
