@@ -49,6 +49,7 @@ else:  # pragma: no cover (version dependent)
 _SKIP_DIRS = frozenset(
     {"__pycache__", "node_modules", "site-packages", "venv", "build", "dist", "htmlcov", "bower_components"}
 )
+_SCRIPT_FOLDERS = frozenset({"migrations", "migration", "versions", "revisions", "alembic"})
 _SEPARATORS = {"space": " ", "newline": "\n", "os": os.pathsep, ":": ":", ";": ";"}
 _LEGACY_SPLIT = re.compile(r", *|(?: +)")
 _DOWN_REVISION = re.compile(r"^down_revision\b", re.MULTILINE)
@@ -159,7 +160,7 @@ def _specs_for_file(path: str, walk: _Walk) -> Iterator[TreeSpec]:
 def _walk(top: str, walk: _Walk) -> Iterator[TreeSpec]:
     for directory, dirs, _files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not _skipped(directory, d, walk.exclude))
-        specs = _tree_at(directory, walk)
+        specs = _tree_at(directory, walk) or _scripts_without_markers(directory)
         yield from specs
         if specs:
             covered = {os.path.realpath(v) for s in specs for v in s.version_locations}
@@ -222,6 +223,15 @@ def _tree_at(directory: str, walk: _Walk, strict: bool = False) -> list[TreeSpec
     elif has_env:
         specs.append(TreeSpec(directory, "alembic", (versions,), configured_by="the env.py and versions/ layout"))
     return specs
+
+
+def _scripts_without_markers(directory: str) -> list[TreeSpec]:
+    """A folder of revision scripts with no env.py or ini around it, which code hands to alembic
+    as `script_location` and `version_locations` (CTFd's plugins); only folders named as
+    such folders are (a header is read from one script of each)."""
+    if os.path.basename(directory) not in _SCRIPT_FOLDERS or not _has_alembic_scripts(directory):
+        return []
+    return [TreeSpec(directory, "alembic", (directory,), unnamed=(directory,), configured_by="any configuration")]
 
 
 def _holds_scripts(directory: str) -> bool:
