@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,9 +91,12 @@ def read_graphs(
     syntax, scripts = SyntaxCache(directory), ScriptCache(directory, script_hits)
     gc.disable()  # thousands of small acyclic records: collections only cost time here
     try:
-        graphs = tuple(
-            build_graph(read_tree(spec, project_roots(config), syntax, files, cache=scripts)) for spec in specs
-        )
+        with warnings.catch_warnings():  # compiling a script warns of its escapes: not mig-lint's output
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            graphs = tuple(
+                build_graph(read_tree(spec, project_roots(config), syntax, files, cache=scripts)) for spec in specs
+            )
     finally:
         gc.enable()
     syntax.save()

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -241,3 +242,11 @@ def test_a_git_blob_over_the_limit_is_a_finding():
             return b"#" * (MAX_SCRIPT_BYTES + 1)
 
     assert read_data("c.py", Big()) == Problem("unreadable", "is larger than 10 MiB, the limit for a script; it was not read")
+
+
+def test_compiling_a_script_prints_no_warning_of_python(in_tmp, capsys):
+    """CPython warns of `'\\d'` when it compiles the script; that is the script's linter's business."""
+    write_tree(in_tmp, {"env.py": "", "versions/a.py": alembic_script("a", None) + "PATTERN = '\\d+'\nassert (1, 2)\n"})
+    done = subprocess.run([sys.executable, "-m", "mig_lint", "check", "--no-cache"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "default"})  # outside pytest, which records warnings
+    assert (done.returncode, done.stderr) == (0, "")
