@@ -158,13 +158,14 @@ def _specs_for_file(path: str, walk: _Walk) -> Iterator[TreeSpec]:
 
 
 def _walk(top: str, walk: _Walk) -> Iterator[TreeSpec]:
+    covered: set[str] = set()  # the version locations of the trees found so far, wherever they are
     for directory, dirs, _files in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not _skipped(directory, d, walk.exclude))
         specs = _tree_at(directory, walk) or _scripts_without_markers(directory)
         yield from specs
-        if specs:
-            covered = {os.path.realpath(v) for s in specs for v in s.version_locations}
-            dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(directory, d)) not in covered]
+        covered.update(os.path.abspath(v) for s in specs for v in s.version_locations)
+        if covered:
+            dirs[:] = [d for d in dirs if os.path.abspath(os.path.join(directory, d)) not in covered]
 
 
 def _skipped(directory: str, name: str, exclude: Sequence[str]) -> bool:
