@@ -440,11 +440,36 @@ def _group(spec: TreeSpec, named_elsewhere: set[str]) -> list[TreeSpec]:
 
 
 def _script_folders_below(location: str) -> Iterator[str]:
-    """Folders below a version location (not itself) that hold `.py` files alembic would load."""
-    for directory, dirs, names in os.walk(location):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        if directory != location and any(ALEMBIC_SCRIPT.match(n) for n in names):
-            yield directory
+    """Folders below a version location (not itself) that hold `.py` files alembic would load.
+
+    Names ending in `.py` are taken for files without asking: a versions folder holds
+    thousands of them, and this runs on every check. A folder whose link count says it
+    has no subfolder but `__pycache__` is not listed at all.
+    """
+    if not _may_have_subfolders(location):
+        return
+    try:
+        with os.scandir(location) as entries:
+            folders = sorted(e.path for e in entries if not e.name.endswith(".py") and e.name[0] != "."
+                             and e.name != "__pycache__" and e.is_dir(follow_symlinks=False))
+    except OSError:
+        return
+    for folder in folders:
+        if any(ALEMBIC_SCRIPT.match(n) for n in os.listdir(folder)):
+            yield folder
+        yield from _script_folders_below(folder)
+
+
+def _may_have_subfolders(folder: str) -> bool:
+    """False when the folder's link count (2 + its subfolders, where the filesystem counts them)
+    leaves room for no subfolder other than `__pycache__`."""
+    try:
+        links = os.stat(folder).st_nlink
+    except OSError:
+        return False
+    if links < 2:  # pragma: no cover (btrfs and some network filesystems do not count subfolders)
+        return True
+    return links - 2 > os.path.isdir(os.path.join(folder, "__pycache__"))
 
 
 def _components(links: dict[str, tuple[set[str], set[str], list[str]]]) -> list[list[str]]:
