@@ -65,6 +65,9 @@ def chains(graph: Graph, declared: Sequence[str]) -> dict[tuple[str, ...], tuple
     for head in graph.heads:
         key = tuple(sorted(graph.revision_labels.get(head, frozenset()) & wanted))
         heads.setdefault(key, []).append(head)
+    if len(heads) == 1 and not graph.cycles:  # every base lies below some head: no walk needed
+        ((key, chain_heads),) = heads.items()
+        return {key: (tuple(chain_heads), graph.bases)}
     result = {}
     for key, chain_heads in heads.items():
         below = set(chain_heads)
