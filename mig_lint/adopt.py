@@ -25,6 +25,7 @@ from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
 from mig_lint.rules.history import closed_by_allowed_merge
 from mig_lint.rules.history import splits_into_labels
+from mig_lint.sources.paths import repository_root
 
 
 class AdoptError(Exception):
@@ -61,7 +62,7 @@ def history_baseline(graphs: Sequence[Graph], config: Config) -> Baseline:
 
 def add_baseline(graphs: Sequence[Graph], config: Config, cwd: str) -> Adoption:
     """Write the union of the configured baseline and today's history; nothing when it has them all."""
-    path = config.source or os.path.join(project_root(cwd), "pyproject.toml")
+    path = config.source or os.path.join(repository_root(cwd), "pyproject.toml")
     found = history_baseline(graphs, config)
     old = config.baseline if config.source else Baseline()
     new = Baseline(
@@ -77,17 +78,6 @@ def add_baseline(graphs: Sequence[Graph], config: Config, cwd: str) -> Adoption:
         keys = tuple(k for k, added in zip(KEYS, (adoption.added_merges, adoption.added_forks)) if added)
         _write(path, new, keys)
     return adoption
-
-
-def project_root(cwd: str) -> str:
-    """The nearest folder at or above `cwd` that holds `.git`, else `cwd`."""
-    directory = os.path.abspath(cwd)
-    while not os.path.exists(os.path.join(directory, ".git")):
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return os.path.abspath(cwd)
-        directory = parent
-    return directory
 
 
 def _write(path: str, baseline: Baseline, keys: tuple[str, ...]) -> None:

@@ -27,6 +27,7 @@ from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.paths import display_path
+from mig_lint.sources.paths import repository_root
 from mig_lint.sources.syntax import SyntaxCache
 
 
@@ -58,13 +59,7 @@ def cache_directory(start: str) -> str:
     configured = os.environ.get("MIG_LINT_CACHE_DIR")
     if configured:
         return configured
-    directory = os.path.abspath(start)
-    while not os.path.exists(os.path.join(directory, ".git")):
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return os.path.join(os.path.abspath(start), ".mig-lint-cache")
-        directory = parent
-    return os.path.join(directory, ".mig-lint-cache")
+    return os.path.join(repository_root(start), ".mig-lint-cache")
 
 
 def discover_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]:

@@ -24,3 +24,14 @@ def display_join(directory: str, name: str) -> str:
     """The display path of `name` inside `directory`."""
     shown = display_path(directory)
     return name if shown == "." else f"{shown}/{name}"
+
+
+def repository_root(start: str) -> str:
+    """The nearest folder at or above `start` that holds `.git`, else `start` (absolute)."""
+    directory = os.path.abspath(start)
+    while not os.path.exists(os.path.join(directory, ".git")):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return os.path.abspath(start)
+        directory = parent
+    return directory
