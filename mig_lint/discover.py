@@ -467,7 +467,7 @@ def _may_have_subfolders(folder: str) -> bool:
         links = os.stat(folder).st_nlink
     except OSError:
         return False
-    if links < 2:  # pragma: no cover (btrfs and some network filesystems do not count subfolders)
+    if links < 2:  # a file, or a filesystem that does not count subfolders (btrfs): list it to know
         return True
     return links - 2 > os.path.isdir(os.path.join(folder, "__pycache__"))
 

@@ -287,7 +287,8 @@ def test_one_history_in_a_subfolder_of_an_empty_versions_folder(in_tmp, capsys):
 
 
 def test_version_location_that_does_not_exist_beside_subfolders(in_tmp, capsys):
-    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = mig\nversion_locations = mig/versions mig/gone\n",
+    write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = mig\nversion_locations = mig/versions mig/gone mig/x\n",
+                        "mig/x": "not a folder\n",
                         "mig/env.py": "", "mig/versions/a.py": A, "mig/versions/r1/b.py": B,
                         "mig/versions/r1/helpers.py": "X = 1\n"})
     assert _trees(capsys) == [("mig", "alembic", 2)]

@@ -18,10 +18,14 @@ _UNPARSABLE = {"syntax", "binary", "encoding", "unreadable", "symlink-loop"}
 
 @script_rule("ML201", "syntax-error", "error")
 def syntax_error(script: Script) -> Iterator[Hit]:
-    """The script cannot be parsed: a syntax error, binary or non-UTF-8 content, or no access.
+    """The script cannot be compiled or read: a syntax error, an undecodable source, or no regular file.
 
     Why: alembic and migrate import every script to read it; one that does not import
-    stops every command, not only upgrades through it.
+    stops every command, not only upgrades through it. mig-lint reports it exactly when
+    CPython's `compile()` refuses the file (module-level `yield` or `return` included),
+    and when the file cannot be read safely: binary content, no access, a symlink loop, a
+    named pipe, socket or device (never opened), or more than 10 MiB. An ignore comment
+    never hides it.
 
     Fix: correct the file, or remove it from the versions folder.
 
