@@ -123,12 +123,10 @@ def compiled_digest(path: str, known: Set[bytes], digest: Digest) -> bytes | Non
         return None
     if isinstance(text, Problem):
         return None
+    from mig_lint.sources.syntax import compile_problem  # here: syntax imports this module
+
     found = digest(text)
-    if found in known:
-        return None
-    try:
-        compile(text, "<script>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    if found in known or compile_problem(text) is not None:
         return None
     return found
 
