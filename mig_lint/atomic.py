@@ -1,9 +1,24 @@
-"""Write a file whole or not at all: a temp file in the same folder, then a rename."""
+"""Write a file whole or not at all: a temporary file where git does not look, then a rename.
+
+A process killed between creating its temporary file and renaming it (SIGKILL, a CI
+timeout) leaves the file behind, and `git add -A` would commit it. So the temporary file
+is made inside the repository's git directory (`<git dir>/mig-lint-tmp/`), which git
+never lists, and renamed over the target from there. Where that rename cannot be atomic
+(the git directory is on another filesystem) or there is no git directory, the temporary
+file is made beside the target, as before. Either way its name holds the writer's pid
+(`.mig-lint-<pid>-<random>.tmp`), and the next write into that folder removes the ones
+whose writer is gone.
+"""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import stat
+
+TEMPORARY_FOLDER = "mig-lint-tmp"
+_TEMPORARY_NAME = re.compile(r"\.mig-lint-(\d{1,9})-[A-Za-z0-9_]+\.tmp\Z")
 
 
 def write_atomically(path: str, data: bytes, make_folder: bool = False) -> None:
@@ -12,21 +27,99 @@ def write_atomically(path: str, data: bytes, make_folder: bool = False) -> None:
     The file keeps its mode (a new one gets the umask's). Raises OSError when the folder
     is missing (unless `make_folder`) or not writable, and leaves no temp file behind.
     """
-    import tempfile  # imported here: a check that writes nothing should not pay for it
-
     directory = os.path.dirname(os.path.abspath(path))
     if make_folder:
         os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".mig-lint-")
+    mode = _mode(path)
+    hidden = git_temporary_folder(directory)
+    if hidden is not None:
+        try:
+            _write_through(hidden, path, data, mode)
+            return
+        except OSError as e:
+            if e.errno != errno.EXDEV:
+                raise
+    _write_through(directory, path, data, mode)
+
+
+def _write_through(folder: str, path: str, data: bytes, mode: int) -> None:
+    """Write `data` to a temporary file in `folder`, then rename it to `path`."""
+    import tempfile  # imported here: a check that writes nothing should not pay for it
+
+    remove_stale_temporaries(folder)
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".mig-lint-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(temporary, _mode(path))
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def git_temporary_folder(directory: str) -> str | None:
+    """mig-lint's folder inside the git directory of the repository holding `directory`.
+
+    None outside a repository, or when that folder cannot be made (a `.git` file that
+    points nowhere usable).
+    """
+    try:
+        git_dir = _git_directory(directory)
+        if git_dir is None:
+            return None
+        folder = os.path.join(git_dir, TEMPORARY_FOLDER)
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _git_directory(directory: str) -> str | None:
+    """The nearest `.git` at or above `directory`: the folder, or where a `.git` file points.
+
+    A `.git` file (a worktree's, a submodule's) holds `gitdir: PATH`, relative to its folder.
+    """
+    current = directory
+    while True:
+        dot_git = os.path.join(current, ".git")
+        if os.path.isdir(dot_git):
+            return dot_git
+        if os.path.isfile(dot_git):
+            with open(dot_git, "rb") as f:
+                line = f.readline().decode("utf-8", "surrogateescape").strip()
+            if not line.startswith("gitdir:"):
+                return None
+            return os.path.join(current, line[len("gitdir:"):].strip())
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def remove_stale_temporaries(folder: str) -> list[str]:
+    """Remove the temporary files in `folder` whose writing process is gone; their names."""
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        match = _TEMPORARY_NAME.match(name)
+        if match is None or not _writer_gone(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
+            removed.append(name)
+    return removed
+
+
+def _writer_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        with contextlib.suppress(PermissionError):  # another user's process: alive
+            os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def _mode(path: str) -> int:

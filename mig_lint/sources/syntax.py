@@ -29,12 +29,20 @@ ReadScript = Callable[[str, str], Script]
 
 
 def prepare_cache_directory(directory: str) -> None:
-    """Create the cache folder with a `.gitignore` that keeps it out of every commit."""
+    """Create the cache folder with a `.gitignore` that keeps it out of every commit.
+
+    The `.gitignore` is written before anything else and atomically, and written again
+    when it is not mig-lint's (emptied, edited): git must never see the cache.
+    """
     os.makedirs(directory, exist_ok=True)
     ignore = os.path.join(directory, ".gitignore")
-    if not os.path.exists(ignore):
-        with open(ignore, "w") as f:
-            f.write(_GITIGNORE)
+    try:
+        with open(ignore, "rb") as f:
+            current = f.read()
+    except OSError:
+        current = None
+    if current != _GITIGNORE.encode():
+        write_atomically(ignore, _GITIGNORE.encode())
 
 
 def text_digest(text: str) -> bytes:
