@@ -16,6 +16,7 @@ from mig_lint.atomic import remove_stale_temporaries
 from mig_lint.atomic import write_atomically
 from mig_lint.cli import main
 from tests.conftest import alembic_script
+from tests.conftest import SHOP
 from tests.conftest import write_tree
 
 SCRIPTS = 60
@@ -194,3 +195,23 @@ def test_the_cache_folder_ignores_itself_even_after_a_truncated_gitignore(git, i
     assert main(["check", "db"]) == 0
     assert (in_tmp / ".mig-lint-cache" / ".gitignore").read_text() == "# Created by mig-lint; safe to delete.\n*\n"
     assert _status(git) == []
+
+
+def test_every_writer_leaves_only_what_it_was_asked_to_write(git, in_tmp, monkeypatch, capsys):
+    """A normal run of each command that writes: `git status` lists its output and nothing else."""
+    monkeypatch.delenv("MIG_LINT_CACHE_DIR")
+    shutil.copytree(SHOP, in_tmp / "shop")
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": alembic_script("a", None),
+                        "db/versions/b.py": alembic_script("b", "a"), "db/versions/c.py": alembic_script("c", "a")})
+    git("add", "-A")
+    git("commit", "-qm", "histories")
+    assert main(["check", "db", "--add-baseline"]) == 1  # two heads stay errors
+    assert main(["check", "db", "--format", "json", "--output", "report.json"]) == 1
+    assert main(["heads", "shop", "--write"]) == 1
+    assert main(["convert", "shop", "--out", "converted"]) == 0
+    capsys.readouterr()
+    status = _status(git)
+    assert [line for line in status if not line.startswith("?? converted/")] == [
+        "?? pyproject.toml", "?? report.json", "?? shop/versions/HEAD"]
+    assert len(status) > 4
+    assert os.listdir(in_tmp / ".git" / "mig-lint-tmp") == []
