@@ -167,21 +167,30 @@ def graph(paths: tuple[str, ...], config_file: str | None, fmt: str) -> int:
 @click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
 @click.option("--write", "mode", flag_value="write", help="Write stale or missing head files (exit 1 if any).")
 @click.option("--check", "mode", flag_value="check", help="Exit 1 when a head file is missing or stale.")
+@click.option("--update", "mode", flag_value="update",
+              help="Write stale or missing head files; exit 0 when all are current then (a revision hook).")
 def heads(paths: tuple[str, ...], config_file: str | None, mode: str | None) -> int:
-    """Show, check or write the head file of each chain under PATHS."""
+    """Show, check or write the head file of each chain under PATHS.
+
+    A revision script as PATH (alembic's post_write_hooks pass the new one) selects the tree that reads it.
+    """
+    from mig_lint.check import read_graphs
     from mig_lint.heads import head_files
+    from mig_lint.heads import head_trees
     from mig_lint.heads import write_head_files
 
     config = _config(config_file)
     try:
-        graphs = load_graphs(paths, config)
+        graphs = read_graphs(head_trees(paths, config), config)
     except DiscoveryError as e:
         raise UsageProblem(str(e)) from None
     files = [head for graph in graphs for head in head_files(graph, config)]
-    written = write_head_files(files) if mode == "write" else []
+    written = write_head_files(files) if mode in ("write", "update") else []
     for head in files:
         click.echo(_head_line(head, head in written))
     stale = [head for head in files if not head.current and head not in written]
+    if mode == "update":
+        return 1 if stale else 0
     return 1 if written or (mode is not None and stale) else 0
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 from mig_lint.atomic import write_atomically
 from mig_lint.config import Config
+from mig_lint.discover import DiscoveryError
 from mig_lint.graph import chains
 from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
+from mig_lint.model import TreeSpec
 from mig_lint.sources.files import read_text
 
 DEFAULT_HEAD_FILE = "versions/HEAD"
@@ -47,6 +49,40 @@ class HeadFile:
     @property
     def current(self) -> bool:
         return self.expected is not None and self.actual == self.expected and not self.conflicted
+
+
+def head_trees(paths: Sequence[str], config: Config) -> tuple[TreeSpec, ...]:
+    """The trees under `paths`; a revision script among them picks the project's tree that reads it.
+
+    alembic's post_write_hooks pass the new script. The tree is looked up among the
+    trees found from the working directory (or the configured paths), so that the
+    project's alembic.ini and mig-lint configuration decide its folders, and only when
+    none reads the script among the trees around the script itself.
+    """
+    from mig_lint.check import discover_trees  # here: the rules import this module, and check imports the rules
+
+    found: dict[tuple[str, str, tuple[str, ...]], TreeSpec] = {}
+    folders = [path for path in paths if not _is_script(path)]
+    specs = list(discover_trees(folders, config)) if folders or not paths else []
+    for script in (path for path in paths if _is_script(path)):
+        try:
+            project = discover_trees((), config)
+        except DiscoveryError:
+            project = ()
+        specs += [spec for spec in project if _reads(spec, script)] or discover_trees([script], config)
+    for spec in specs:
+        found.setdefault((os.path.realpath(spec.root), spec.format, spec.version_locations), spec)
+    return tuple(found.values())
+
+
+def _is_script(path: str) -> bool:
+    return path.endswith(".py") and os.path.isfile(path)
+
+
+def _reads(spec: TreeSpec, script: str) -> bool:
+    """Whether `script` lies in one of the tree's version locations, or below one."""
+    script = os.path.realpath(script)
+    return any(script.startswith(os.path.join(os.path.realpath(location), "")) for location in spec.version_locations)
 
 
 def head_files_in_use(graph: Graph, config: Config) -> bool:
