@@ -101,7 +101,7 @@ def _git_directory(directory: str) -> str | None:
 def remove_stale_temporaries(folder: str) -> list[str]:
     """Remove the temporary files in `folder` whose writing process is gone; their names."""
     removed = []
-    for name in sorted(os.listdir(folder)):
+    for name in sorted(n for n in os.listdir(folder) if n.startswith(".mig-lint-")):
         match = _TEMPORARY_NAME.match(name)
         if match is None or not _writer_gone(int(match.group(1))):
             continue
