@@ -6,19 +6,25 @@ is made inside the repository's git directory (`<git dir>/mig-lint-tmp/`), which
 never lists, and renamed over the target from there. Where that rename cannot be atomic
 (the git directory is on another filesystem) or there is no git directory, the temporary
 file is made beside the target, as before. Either way its name holds the writer's pid
-(`.mig-lint-<pid>-<random>.tmp`), and the next write into that folder removes the ones
-whose writer is gone.
+(`.mig-lint-<pid>-<random>.tmp`), and a process's first write into a folder removes the
+ones whose writer is gone.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import stat
+import time
 
 TEMPORARY_FOLDER = "mig-lint-tmp"
 _TEMPORARY_NAME = re.compile(r"\.mig-lint-(\d{1,9})-[A-Za-z0-9_]+\.tmp\Z")
+# mig-lint before 0.2 named its temporary files `.mig-lint-` and mkstemp's 8 characters,
+# without the pid: one still there an hour later is debris.
+_OLD_TEMPORARY_NAME = re.compile(r"\.mig-lint-[a-z0-9_]{8}\Z")
+OLD_TEMPORARY_AGE = 3600.0
 
 
 def write_atomically(path: str, data: bytes, make_folder: bool = False) -> None:
@@ -46,7 +52,7 @@ def _write_through(folder: str, path: str, data: bytes, mode: int) -> None:
     """Write `data` to a temporary file in `folder`, then rename it to `path`."""
     import tempfile  # imported here: a check that writes nothing should not pay for it
 
-    remove_stale_temporaries(folder)
+    _sweep_once(folder)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f".mig-lint-{os.getpid()}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -98,17 +104,36 @@ def _git_directory(directory: str) -> str | None:
         current = parent
 
 
-def remove_stale_temporaries(folder: str) -> list[str]:
+@functools.cache
+def _sweep_once(folder: str) -> None:
+    """Sweep a folder on the process's first write there (convert writes thousands into one)."""
+    remove_stale_temporaries(folder)
+
+
+def remove_stale_temporaries(folder: str, now: float | None = None) -> list[str]:
     """Remove the temporary files in `folder` whose writing process is gone; their names."""
+    now = time.time() if now is None else now
     removed = []
     for name in sorted(n for n in os.listdir(folder) if n.startswith(".mig-lint-")):
+        path = os.path.join(folder, name)
         match = _TEMPORARY_NAME.match(name)
-        if match is None or not _writer_gone(int(match.group(1))):
-            continue
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(folder, name))
-            removed.append(name)
+        stale = _writer_gone(int(match.group(1))) if match else _old_and_abandoned(path, name, now)
+        if stale:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                removed.append(name)
     return removed
+
+
+def _old_and_abandoned(path: str, name: str, now: float) -> bool:
+    """A pid-less temporary file of an earlier mig-lint, untouched for an hour."""
+    if not _OLD_TEMPORARY_NAME.match(name):
+        return False
+    try:
+        info = os.lstat(path)
+    except OSError:  # pragma: no cover (removed since the folder was listed)
+        return False
+    return stat.S_ISREG(info.st_mode) and now - info.st_mtime > OLD_TEMPORARY_AGE
 
 
 def _writer_gone(pid: int) -> bool:

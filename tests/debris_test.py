@@ -156,6 +156,19 @@ def test_outside_git_a_stale_temporary_file_beside_the_target_is_removed(tmp_pat
     assert remove_stale_temporaries(str(tmp_path)) == []
 
 
+def test_a_pid_less_temporary_file_of_an_earlier_version_goes_once_an_hour_old(tmp_path):
+    old, fresh = tmp_path / ".mig-lint-k2j4_x9a", tmp_path / ".mig-lint-a8b7c6d5"
+    folder = tmp_path / ".mig-lint-zzzzzzzz"
+    for path in (old, fresh):
+        path.write_bytes(b"")
+    folder.mkdir()
+    now = time.time()
+    for path in (old, folder):
+        os.utime(path, (now - 3601, now - 3601))
+    assert remove_stale_temporaries(str(tmp_path), now) == [old.name]
+    assert sorted(os.listdir(tmp_path)) == [fresh.name, folder.name]
+
+
 def test_the_file_of_a_live_writer_stays(tmp_path):
     """pid 1 (init) is alive (`kill(1, 0)` answers EPERM to anyone but root: alive too)."""
     (tmp_path / ".mig-lint-1-a.tmp").write_bytes(b"")
