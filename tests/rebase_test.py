@@ -86,9 +86,9 @@ def test_diff(diverged, in_tmp, capsys):
     ("args", "message"),
     (
         pytest.param(["b", "--onto", "d", "--base", "main"], "b already merged on the base branch", id="merged"),
-        pytest.param(["c", "d", "--onto", "a"], "not one chain (they start at c, d)", id="two-chains"),
+        pytest.param(["c", "d", "--onto", "a", "--force"], "not one chain (they start at c, d)", id="two-chains"),
         pytest.param(["zz", "--onto", "d"], "zz: no such revision", id="unknown"),
-        pytest.param(["a", "--onto", "e"], "e is above (or among) the revisions to move", id="cycle"),
+        pytest.param(["a", "--onto", "e", "--force"], "e is above (or among) the revisions to move", id="cycle"),
         pytest.param(["c"], "name the revisions and --onto, or give --base", id="no-onto"),
         pytest.param(["--onto", "d"], "name the revisions and --onto, or give --base", id="no-revisions"),
         pytest.param(["--base", "nope"], "base 'nope' is not known in this clone", id="unknown-base"),
@@ -125,7 +125,7 @@ def test_base_with_several_heads_needs_onto(git, in_tmp, capsys):
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/versions/c.py": _script("c", "b")})
     assert main(["rebase", "--base", "main"]) == 2
-    assert "the base branch has 2 heads (b, x); give --onto" in capsys.readouterr().err
+    assert "the base branch has 2 heads (b, x) to put c on; give --onto" in capsys.readouterr().err
     assert main(["rebase", "--base", "main", "--onto", "x"]) == 1
 
 
@@ -142,8 +142,19 @@ def test_several_trees_need_a_path(in_tmp, capsys):
     write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None),
                         "two/env.py": "", "two/versions/a.py": _script("a", None)})
     assert main(["rebase", "a", "--onto", "a"]) == 2
-    assert "2 alembic trees found: name one with --path" in capsys.readouterr().err
+    assert "mig-lint: 2 alembic trees found that hold a: name one with --path\n" in capsys.readouterr().err
     assert main(["rebase", "a", "--onto", "a", "--path", "one"]) == 2
+    assert main(["rebase", "a", "--onto", "zz"]) == 2
+    assert "mig-lint: 2 alembic trees found, and none holds a, zz: name one with --path\n" in capsys.readouterr().err
+
+
+def test_the_tree_that_holds_the_revisions_is_found_without_a_path(in_tmp, capsys):
+    write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None), "one/versions/b.py": _script("b", "a"),
+                        "one/versions/c.py": _script("c", "a"),
+                        "two/env.py": "", "two/versions/x.py": _script("x", None)})
+    assert main(["rebase", "c", "--onto", "b"]) == 1
+    assert capsys.readouterr().out == ("changed one/versions/c.py:4: Revises: a -> b\n"
+                                       "changed one/versions/c.py:10: c now follows b (was 'a')\n")
 
 
 @pytest.mark.parametrize(

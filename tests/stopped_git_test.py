@@ -168,12 +168,20 @@ def test_a_moved_revision_with_a_stale_header_is_fixed_in_one_change(alembic_for
 
 
 def test_fix_base_before_the_base_is_merged(alembic_fork, in_tmp, capsys):
-    before = {p: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()}
-    assert main(["fix", "--base", "main"]) == 2
-    assert capsys.readouterr().err == (
-        "mig-lint: d, the head of main, is not in db yet: merge or rebase onto main first, "
-        "then move this branch's revisions\n")
-    assert {p: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()} == before
+    """As ML501's hint says: the branch's first revision goes on main's head, which the merge then brings in."""
+    assert main(["fix", "--base", "main", "--dry-run"]) == 1
+    assert capsys.readouterr().out == (
+        "db/versions/c.py:4: Revises: b -> d\n"
+        "db/versions/c.py:10: c now follows d (was 'b'); d is on main only: `git merge main` brings it in\n")
+    assert main(["fix", "--base", "main"]) == 1
+    capsys.readouterr()
+    assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "d").encode()
+    _commit(alembic_fork, "c follows d")
+    _stop(alembic_fork, "merge", "-q", "--no-edit", "main")  # the head files still conflict
+    assert main(["fix"]) == 1
+    assert capsys.readouterr().out.splitlines()[:1] == ["fixed db/versions/HEAD: head of the history is e"]
+    assert main(["check", "--base", "main"]) == 0
+    _alembic_upgrade(in_tmp)
 
 
 MIGRATE_CFG = "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n"
