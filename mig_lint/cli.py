@@ -305,18 +305,23 @@ def _echo_renames(renames: Sequence[Rename], kept: set[int], planned: bool) -> N
         click.echo(f"tests that name version {number} are left as they are: another script keeps {number}")
 
 
-_KEPT_SIDE = {"merge": "MERGE_HEAD", "rebase": "the rebase's onto commit", "cherry-pick": "HEAD",
-              "revert": "HEAD"}
+_KEPT_SIDE = {"merge": "MERGE_HEAD", "rebase": "the rebase's onto commit", "cherry-pick": "HEAD"}
 
 
 def _stopped_base() -> str | None:
-    """The side that stays in a merge, rebase, cherry-pick or revert git stopped in (said on stderr), else None."""
+    """The side that stays in a merge, rebase or cherry-pick git stopped in (said on stderr), else None."""
     from mig_lint.sources.git import stopped_operation
 
     stopped = stopped_operation(".")
     if stopped is None:
         return None
     kind, commit = stopped
+    if kind == "revert":
+        raise UsageProblem(
+            f"git revert of {commit[:12]} in progress: a revert brings no revisions to move, it removes them, and "
+            "the revisions above a removed one (on HEAD) now name a missing parent; nothing was changed. Point "
+            "them at its parent (`mig-lint rebase REV --onto PARENT --force`) or revert them too, "
+            "then `mig-lint heads --write`")
     click.echo(f"mig-lint: git {kind} in progress: moving this side's migrations above {_KEPT_SIDE[kind]} "
                f"({commit[:12]})", err=True)
     return commit

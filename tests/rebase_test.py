@@ -196,3 +196,78 @@ def test_comment_header_follows_the_rebase(diverged, in_tmp, capsys):
                                        "changed db/versions/e.py:7: e now follows d (was 'c')\n")
     assert (in_tmp / "db/versions/e.py").read_text() == commented.replace("Revises: c", "Revises: d").replace(
         "down_revision = 'c'", "down_revision = 'd'")
+
+
+@pytest.mark.parametrize(
+    ("setup", "named"),
+    (
+        pytest.param([], "main", id="main"),
+        pytest.param([["branch", "-q", "release", "main"], ["branch", "-q", "--set-upstream-to=release"]], "release",
+                     id="upstream"),
+        pytest.param([["update-ref", "refs/remotes/origin/trunk", "main"],
+                      ["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk"]], "origin/trunk",
+                     id="origin-head"),
+        pytest.param([["branch", "-q", "-m", "main", "master"]], "master", id="master"),
+    ),
+)
+def test_without_base_a_revision_on_the_default_base_is_not_moved(diverged, in_tmp, capsys, setup, named):
+    for args in setup:
+        diverged(*args)
+    before = (in_tmp / "db/versions/d.py").read_bytes()
+    assert main(["rebase", "d", "--onto", "e"]) == 2
+    assert capsys.readouterr().err == (
+        f"mig-lint: revisions already on {named} are not moved (--base names another branch)\n"
+        "mig-lint: d already merged on the base branch: databases past it would skip the revisions moved below it "
+        "(use --force to move it anyway)\n")
+    assert (in_tmp / "db/versions/d.py").read_bytes() == before
+    assert main(["rebase", "d", "--onto", "e", "--force", "--dry-run"]) == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_without_any_default_base_nothing_is_refused(diverged, in_tmp, capsys):
+    diverged("checkout", "-q", "main")
+    diverged("branch", "-q", "-D", "feature")
+    assert main(["rebase", "d", "--onto", "a", "--dry-run"]) == 1
+    assert capsys.readouterr().err == ("mig-lint: no upstream branch, origin/HEAD, main or master: revisions already "
+                                       "merged are not looked for (give --base)\n")
+
+
+def test_default_base_without_the_tree(git, in_tmp, capsys):
+    write_tree(in_tmp, {"README": "x"})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", None)})
+    assert main(["rebase", "b", "--onto", "a"]) == 1
+    assert "revisions already on main are not moved" in capsys.readouterr().err
+
+
+LABELLED = {"r": (None, ()), "e0": ("r", ("expand",)), "c0": ("r", ("contract",)), "e1": ("e0", ()), "c1": ("c0", ())}
+
+
+def _graph_of(root, revisions):
+    from mig_lint.check import load_graphs
+    from mig_lint.config import Config
+    from tests.alembic_git_states_test import _script as labelled_script
+
+    write_tree(root, {"env.py": "", **{f"versions/{r}.py": labelled_script(r, down, labels)
+                                       for r, (down, labels) in revisions.items()}})
+    return load_graphs([str(root)], Config(), use_cache=False)[0]
+
+
+@pytest.mark.parametrize(
+    ("base_extra", "new", "expected"),
+    (
+        pytest.param({}, {"ex": ("e0", ())}, "e1", id="the-head-of-its-label"),
+        pytest.param({}, {"cx": ("c0", ()), "cy": ("cx", ())}, "c1", id="a-chain-on-the-head-of-its-label"),
+        pytest.param({"e1b": ("e0", ())}, {"ex": ("e0", ())}, ("e1", "e1b"), id="its-label-forked-on-the-base"),
+        pytest.param({}, {"z": ("r", ())}, ("c1", "e1"), id="no-label-below-two-heads"),
+        pytest.param({}, {"n": ("e0", ("data",))}, "e1", id="a-new-label-goes-where-its-parent-leads"),
+        pytest.param({}, {"m": ("gone", ("data",))}, ("c1", "e1"), id="a-parent-the-base-lacks"),
+    ),
+)
+def test_base_head(tmp_path, base_extra, new, expected):
+    from mig_lint.fix.rebase import base_head
+
+    base = _graph_of(tmp_path / "base", {**LABELLED, **base_extra})
+    here = _graph_of(tmp_path / "here", {**LABELLED, **base_extra, **new})
+    assert base_head(here, base, tuple(new), ("contract", "data", "expand")) == expected

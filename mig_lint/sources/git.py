@@ -47,8 +47,8 @@ def stopped_operation(start: str) -> tuple[str, str] | None:
     The side that stays is `MERGE_HEAD` in a merge (the branch merged in, as in
     `git merge main` on a feature branch) and the `onto` commit in a rebase, where git
     swaps ours and theirs: HEAD is the upstream and the branch's commits are replayed.
-    In a cherry-pick or a revert HEAD stays, and the picked (or reverted) commit's
-    changes are the ones laid on top of it.
+    In a cherry-pick HEAD stays and the picked commit's changes are laid on top of it.
+    A revert gives the reverted commit (REVERT_HEAD): nothing is laid on top there.
     """
     try:
         git_dir = run_git(start, "rev-parse", "--absolute-git-dir").decode().strip()
@@ -60,7 +60,7 @@ def stopped_operation(start: str) -> tuple[str, str] | None:
                 commit = f.readline().strip()
         except OSError:
             continue
-        if kind in ("cherry-pick", "revert"):
+        if kind == "cherry-pick":
             commit = run_git(start, "rev-parse", "HEAD").decode().strip()
         return kind, commit
     return None
@@ -81,11 +81,9 @@ def default_base(start: str) -> str | None:
         if ref == current:
             continue
         try:
-            name = run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
+            return run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
         except GitError:
             continue
-        if name and name != current:
-            return name
     return None
 
 
