@@ -271,3 +271,28 @@ def test_base_head(tmp_path, base_extra, new, expected):
     base = _graph_of(tmp_path / "base", {**LABELLED, **base_extra})
     here = _graph_of(tmp_path / "here", {**LABELLED, **base_extra, **new})
     assert base_head(here, base, tuple(new), ("contract", "data", "expand")) == expected
+
+
+def test_a_project_without_alembic_trees(in_tmp, capsys):
+    write_tree(in_tmp, {"repo/migrate.cfg": "[db_settings]\nrepository_id = r\n", "repo/versions/001_a.py": "x = 1\n"})
+    assert main(["rebase", "a", "--onto", "b"]) == 2
+    assert capsys.readouterr().err.endswith("mig-lint: 0 alembic trees found: name one with --path\n")
+
+
+def test_rebase_base_moves_in_every_tree_the_base_has(git, in_tmp, capsys):
+    write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None)})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"one/versions/c.py": _script("c", "a"),
+                        "two/env.py": "", "two/versions/x.py": _script("x", None)})
+    _commit(git, "feature: a revision, and a tree main does not have")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"one/versions/b.py": _script("b", "a")})
+    _commit(git, "b")
+    git("checkout", "-q", "feature")
+    git("merge", "-q", "--no-edit", "main")
+    assert main(["rebase", "--base", "main"]) == 1
+    assert capsys.readouterr().out == ("changed one/versions/c.py:4: Revises: a -> b\n"
+                                       "changed one/versions/c.py:10: c now follows b (was 'a')\n")
+    assert main(["rebase", "--base", "main", "--path", "two"]) == 2
+    assert capsys.readouterr().err == "mig-lint: two does not exist on main\n"

@@ -78,7 +78,7 @@ def _branch(graph: Graph, head: str) -> list[str]:
     branch = [head]
     while len(graph.parents[branch[-1]]) == 1:
         parent = graph.parents[branch[-1]][0]
-        if len(graph.children[parent]) != 1 or parent in branch:
+        if len(graph.children[parent]) != 1:
             break
         branch.append(parent)
     return branch[::-1]
