@@ -63,8 +63,8 @@ def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None
         base_branch = base_branches[graph.tree.path]
         if base_branch.target is None:  # a tree the base branch does not have: nothing to move above
             continue
-        on_base.update(_paths_on_base(graph, base_branch))
         if graph.tree.format == "alembic":
+            on_base.update(_paths_on_base(graph, base_branch))
             here = onto if onto in graph.revisions else None
             edits.extend(onto_base(graph, base_branch, config.chain_labels(graph.labels), onto=here))
             continue
@@ -78,7 +78,7 @@ def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None
 
 
 def _paths_on_base(graph: Graph, base_branch: BaseBranch) -> Iterator[str]:
-    """The files of this tree's revisions that the base branch (or the merge-base) has."""
+    """The scripts of this tree's revisions that the base branch (or the merge-base) has."""
     known = set(base_branch.target.revisions if base_branch.target else ()) | set(
         base_branch.merge_base.revisions if base_branch.merge_base else ())
     return (revision.path for revision_id, revision in graph.revisions.items() if revision_id in known)
