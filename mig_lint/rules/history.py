@@ -47,12 +47,12 @@ def multiple_heads(ctx: RuleContext) -> Iterator[Hit]:
                 revision.line,
                 f"{head} is one of {len(heads)} heads of {_chain_name(key)} ({', '.join(heads)}): "
                 f"`alembic upgrade head` fails",
-                hint=_heads_hint(graph, head, heads, _on_base(ctx)),
+                hint=_heads_hint(graph, head, heads, _on_base(ctx), _base_ref(ctx)),
                 revision=head,
             )
 
 
-def _heads_hint(graph: Graph, head: str, heads: Sequence[str], on_base: frozenset[str]) -> str:
+def _heads_hint(graph: Graph, head: str, heads: Sequence[str], on_base: frozenset[str], ref: str) -> str:
     """Re-point onto another head only where both carry the same branch labels, never across labels.
 
     The hint moves this head's whole branch (down to the fork), or with `--base` the other
@@ -70,7 +70,7 @@ def _heads_hint(graph: Graph, head: str, heads: Sequence[str], on_base: frozense
     branch = _branch(graph, mover)
     what = "one revision" if len(branch) == 1 else "its branch"
     return (f"set one head's down_revision to the other (`mig-lint rebase {' '.join(branch)} --onto {onto}` "
-            f"moves {what}, `mig-lint fix --base <branch>` a whole branch), or merge them and allow the merge")
+            f"moves {what}, `mig-lint fix --base {ref}` a whole branch), or merge them and allow the merge")
 
 
 def _branch(graph: Graph, head: str) -> list[str]:
@@ -82,6 +82,11 @@ def _branch(graph: Graph, head: str) -> list[str]:
             break
         branch.append(parent)
     return branch[::-1]
+
+
+def _base_ref(ctx: RuleContext) -> str:
+    """The base branch of `check --base`, for a hint to name; `<branch>` without one."""
+    return ctx.base_branch.ref if ctx.base_branch is not None else "<branch>"
 
 
 def _on_base(ctx: RuleContext) -> frozenset[str]:
@@ -168,7 +173,8 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
             revision.path,
             revision.line,
             f"{point} has {len(children)} children: {_where(graph, children)}",
-            hint="rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)",
+            hint=f"rebase all but one child onto the head of the other branch (`mig-lint fix --base {_base_ref(ctx)}` "
+            "does)",
             revision=point,
         )
 
