@@ -225,7 +225,7 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
         base = base or _stopped_base()
         plan = plan_fix(paths, config, base, onto)
         _show_or_write(plan.changes, diff, dry_run, "fixed")
-        click.echo("".join(f"left as on {base}: {reason}\n" for reason in plan.left), nl=False)
+        click.echo("".join(f"left as on {_short(base)}: {reason}\n" for reason in plan.left), nl=False)
         if not planned:
             apply_renames(plan.renames)
         _echo_renames(plan.renames, set(), planned)
@@ -303,6 +303,11 @@ def _echo_renames(renames: Sequence[Rename], kept: set[int], planned: bool) -> N
         click.echo(f"{'rename' if planned else 'renamed'} {rename.source} -> {rename.target}")
     for number in sorted(kept):
         click.echo(f"tests that name version {number} are left as they are: another script keeps {number}")
+
+
+def _short(ref: str | None) -> str | None:
+    """A commit id as git abbreviates it (12 digits); a branch name as it is."""
+    return ref[:12] if ref and len(ref) == 40 and all(c in "0123456789abcdef" for c in ref) else ref
 
 
 _KEPT_SIDE = {"merge": "MERGE_HEAD", "rebase": "the rebase's onto commit", "cherry-pick": "HEAD"}

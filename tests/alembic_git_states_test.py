@@ -154,7 +154,7 @@ def _merged(git, in_tmp, capsys):
 def _stopped_merge(git, in_tmp, capsys):
     _stops(git, "merge", "-q", "--no-edit", "main")
     assert main(["fix"]) == 1
-    assert "left as on " in capsys.readouterr().out
+    assert re.search(r"^left as on [0-9a-f]{12}: \S+:4: Revises: zz -> ", capsys.readouterr().out, re.MULTILINE)
     _continue(git, in_tmp, "commit", "--no-edit")
 
 
