@@ -94,11 +94,10 @@ def only_here(graph: Graph, base: Graph) -> list[str]:
 def new_chains(graph: Graph, revisions: Sequence[str]) -> list[tuple[str, ...]]:
     """`revisions` split into the chains they form (joined by `down_revision`), each sorted, by first id."""
     pending = set(revisions)
+    edges = {r: [n for n in (*graph.parents[r], *graph.children[r]) if n in pending] for r in pending}
     found = []
     while pending:
-        start = min(pending)
-        chain = _reach({r: [n for n in (*graph.parents[r], *graph.children[r]) if n in pending] for r in pending},
-                       [start])
+        chain = _reach(edges, [min(pending)])
         pending -= chain
         found.append(tuple(sorted(chain)))
     return sorted(found)
@@ -203,7 +202,7 @@ def plan_rebase(
         return rebase_edits(chosen[0], revisions, onto or "", frozenset(), force)
     from mig_lint.base_branch import load_base_branches
 
-    chosen_specs = [s for s, g in zip(specs, graphs) if g in chosen]
+    chosen_specs = [s for s, g in zip(specs, graphs) if any(g is c for c in chosen)]
     base_branches = load_base_branches(ref, chosen_specs, chosen, project_roots(config))
     edits = []
     for graph in chosen:
