@@ -211,11 +211,14 @@ def _head_line(head: HeadFile, written: bool) -> str:
 @click.option("--dry-run", is_flag=True, help="List the fixes and write nothing.")
 @click.option("--base", metavar="REF",
               help="First move this branch's migrations above REF's (rebase alembic, renumber migrate).")
-def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool, base: str | None) -> int:
+@click.option("--onto", metavar="REV", help="The revision to put a moved alembic chain on where REF has several heads.")
+def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bool, base: str | None,
+        onto: str | None) -> int:
     """Apply every automatic fix under PATHS, then check again (exit 1 when it changed files or errors remain).
 
-    With --base, or inside a merge or rebase that git stopped, this branch's migrations
-    are first moved above the base branch's; then header lines and head files are fixed.
+    With --base, or inside a merge, rebase or cherry-pick that git stopped, this branch's
+    migrations are first moved above the base branch's; then header lines and head files
+    are fixed (files the base branch has are left as they are there).
     """
     from mig_lint.fix.edits import EditError
     from mig_lint.fix.moves import plan_fix
@@ -229,8 +232,9 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     planned = diff or dry_run
     try:
         base = base or _stopped_base()
-        plan = plan_fix(paths, config, base)
+        plan = plan_fix(paths, config, base, onto)
         _show_or_write(plan.changes, diff, dry_run, "fixed")
+        click.echo("".join(f"left as on {_short(base)}: {reason}\n" for reason in plan.left), nl=False)
         if not planned:
             apply_renames(plan.renames)
         _echo_renames(plan.renames, set(), planned)
@@ -265,7 +269,8 @@ def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path:
     try:
         if not (revisions or onto or base):
             base = _stopped_base()
-        edits = plan_rebase(list(revisions), onto, base, path, config, force)
+        refusal_base = None if base or force or not revisions else _default_base()
+        edits = plan_rebase(list(revisions), onto, base, path, config, force, refusal_base)
         changes = plan_changes(edits)
         _show_or_write(changes, diff, dry_run)
     except (DiscoveryError, GitError, RebaseError, EditError, OSError) as e:
@@ -309,18 +314,44 @@ def _echo_renames(renames: Sequence[Rename], kept: set[int], planned: bool) -> N
         click.echo(f"tests that name version {number} are left as they are: another script keeps {number}")
 
 
+def _short(ref: str | None) -> str | None:
+    """A commit id as git abbreviates it (12 digits); a branch name as it is."""
+    return ref[:12] if ref and len(ref) == 40 and all(c in "0123456789abcdef" for c in ref) else ref
+
+
+_KEPT_SIDE = {"merge": "MERGE_HEAD", "rebase": "the rebase's onto commit", "cherry-pick": "HEAD"}
+
+
 def _stopped_base() -> str | None:
-    """The base side of a merge or rebase git stopped in (said on stderr), else None."""
+    """The side that stays in a merge, rebase or cherry-pick git stopped in (said on stderr), else None."""
     from mig_lint.sources.git import stopped_operation
 
     stopped = stopped_operation(".")
     if stopped is None:
         return None
     kind, commit = stopped
-    side = "MERGE_HEAD" if kind == "merge" else "the rebase's onto commit"
-    click.echo(f"mig-lint: git {kind} in progress: moving this side's migrations above {side} ({commit[:12]})",
-               err=True)
+    if kind == "revert":
+        raise UsageProblem(
+            f"git revert of {commit[:12]} in progress: a revert brings no revisions to move, it removes them, and "
+            "the revisions above a removed one (on HEAD) now name a missing parent; nothing was changed. Point "
+            "them at its parent (`mig-lint rebase REV --onto PARENT --force`) or revert them too, "
+            "then `mig-lint heads --write`")
+    click.echo(f"mig-lint: git {kind} in progress: moving this side's migrations above {_KEPT_SIDE[kind]} "
+               f"({commit[:12]})", err=True)
     return commit
+
+
+def _default_base() -> str | None:
+    """The branch whose merged revisions `rebase` refuses to move when --base is not given (said on stderr)."""
+    from mig_lint.sources.git import default_base
+
+    ref = default_base(".")
+    if ref is None:
+        click.echo("mig-lint: no upstream branch, origin/HEAD, main or master: revisions already merged are not "
+                   "looked for (give --base)", err=True)
+    else:
+        click.echo(f"mig-lint: revisions already on {ref} are not moved (--base names another branch)", err=True)
+    return ref
 
 
 @cli.command()

@@ -86,9 +86,9 @@ def test_diff(diverged, in_tmp, capsys):
     ("args", "message"),
     (
         pytest.param(["b", "--onto", "d", "--base", "main"], "b already merged on the base branch", id="merged"),
-        pytest.param(["c", "d", "--onto", "a"], "not one chain (they start at c, d)", id="two-chains"),
+        pytest.param(["c", "d", "--onto", "a", "--force"], "not one chain (they start at c, d)", id="two-chains"),
         pytest.param(["zz", "--onto", "d"], "zz: no such revision", id="unknown"),
-        pytest.param(["a", "--onto", "e"], "e is above (or among) the revisions to move", id="cycle"),
+        pytest.param(["a", "--onto", "e", "--force"], "e is above (or among) the revisions to move", id="cycle"),
         pytest.param(["c"], "name the revisions and --onto, or give --base", id="no-onto"),
         pytest.param(["--onto", "d"], "name the revisions and --onto, or give --base", id="no-revisions"),
         pytest.param(["--base", "nope"], "base 'nope' is not known in this clone", id="unknown-base"),
@@ -125,7 +125,7 @@ def test_base_with_several_heads_needs_onto(git, in_tmp, capsys):
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/versions/c.py": _script("c", "b")})
     assert main(["rebase", "--base", "main"]) == 2
-    assert "the base branch has 2 heads (b, x); give --onto" in capsys.readouterr().err
+    assert "the base branch has 2 heads (b, x) to put c on; give --onto" in capsys.readouterr().err
     assert main(["rebase", "--base", "main", "--onto", "x"]) == 1
 
 
@@ -142,8 +142,19 @@ def test_several_trees_need_a_path(in_tmp, capsys):
     write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None),
                         "two/env.py": "", "two/versions/a.py": _script("a", None)})
     assert main(["rebase", "a", "--onto", "a"]) == 2
-    assert "2 alembic trees found: name one with --path" in capsys.readouterr().err
+    assert "mig-lint: 2 alembic trees found that hold a: name one with --path\n" in capsys.readouterr().err
     assert main(["rebase", "a", "--onto", "a", "--path", "one"]) == 2
+    assert main(["rebase", "a", "--onto", "zz"]) == 2
+    assert "mig-lint: 2 alembic trees found, and none holds a, zz: name one with --path\n" in capsys.readouterr().err
+
+
+def test_the_tree_that_holds_the_revisions_is_found_without_a_path(in_tmp, capsys):
+    write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None), "one/versions/b.py": _script("b", "a"),
+                        "one/versions/c.py": _script("c", "a"),
+                        "two/env.py": "", "two/versions/x.py": _script("x", None)})
+    assert main(["rebase", "c", "--onto", "b"]) == 1
+    assert capsys.readouterr().out == ("changed one/versions/c.py:4: Revises: a -> b\n"
+                                       "changed one/versions/c.py:10: c now follows b (was 'a')\n")
 
 
 @pytest.mark.parametrize(
@@ -185,3 +196,103 @@ def test_comment_header_follows_the_rebase(diverged, in_tmp, capsys):
                                        "changed db/versions/e.py:7: e now follows d (was 'c')\n")
     assert (in_tmp / "db/versions/e.py").read_text() == commented.replace("Revises: c", "Revises: d").replace(
         "down_revision = 'c'", "down_revision = 'd'")
+
+
+@pytest.mark.parametrize(
+    ("setup", "named"),
+    (
+        pytest.param([], "main", id="main"),
+        pytest.param([["branch", "-q", "release", "main"], ["branch", "-q", "--set-upstream-to=release"]], "release",
+                     id="upstream"),
+        pytest.param([["update-ref", "refs/remotes/origin/trunk", "main"],
+                      ["symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk"]], "origin/trunk",
+                     id="origin-head"),
+        pytest.param([["branch", "-q", "-m", "main", "master"]], "master", id="master"),
+    ),
+)
+def test_without_base_a_revision_on_the_default_base_is_not_moved(diverged, in_tmp, capsys, setup, named):
+    for args in setup:
+        diverged(*args)
+    before = (in_tmp / "db/versions/d.py").read_bytes()
+    assert main(["rebase", "d", "--onto", "e"]) == 2
+    assert capsys.readouterr().err == (
+        f"mig-lint: revisions already on {named} are not moved (--base names another branch)\n"
+        "mig-lint: d already merged on the base branch: databases past it would skip the revisions moved below it "
+        "(use --force to move it anyway)\n")
+    assert (in_tmp / "db/versions/d.py").read_bytes() == before
+    assert main(["rebase", "d", "--onto", "e", "--force", "--dry-run"]) == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_without_any_default_base_nothing_is_refused(diverged, in_tmp, capsys):
+    diverged("checkout", "-q", "main")
+    diverged("branch", "-q", "-D", "feature")
+    assert main(["rebase", "d", "--onto", "a", "--dry-run"]) == 1
+    assert capsys.readouterr().err == ("mig-lint: no upstream branch, origin/HEAD, main or master: revisions already "
+                                       "merged are not looked for (give --base)\n")
+
+
+def test_default_base_without_the_tree(git, in_tmp, capsys):
+    write_tree(in_tmp, {"README": "x"})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", None)})
+    assert main(["rebase", "b", "--onto", "a"]) == 1
+    assert "revisions already on main are not moved" in capsys.readouterr().err
+
+
+LABELLED = {"r": (None, ()), "e0": ("r", ("expand",)), "c0": ("r", ("contract",)), "e1": ("e0", ()), "c1": ("c0", ())}
+
+
+def _graph_of(root, revisions):
+    from mig_lint.check import load_graphs
+    from mig_lint.config import Config
+    from tests.alembic_git_states_test import _script as labelled_script
+
+    write_tree(root, {"env.py": "", **{f"versions/{r}.py": labelled_script(r, down, labels)
+                                       for r, (down, labels) in revisions.items()}})
+    return load_graphs([str(root)], Config(), use_cache=False)[0]
+
+
+@pytest.mark.parametrize(
+    ("base_extra", "new", "expected"),
+    (
+        pytest.param({}, {"ex": ("e0", ())}, "e1", id="the-head-of-its-label"),
+        pytest.param({}, {"cx": ("c0", ()), "cy": ("cx", ())}, "c1", id="a-chain-on-the-head-of-its-label"),
+        pytest.param({"e1b": ("e0", ())}, {"ex": ("e0", ())}, ("e1", "e1b"), id="its-label-forked-on-the-base"),
+        pytest.param({}, {"z": ("r", ())}, ("c1", "e1"), id="no-label-below-two-heads"),
+        pytest.param({}, {"n": ("e0", ("data",))}, "e1", id="a-new-label-goes-where-its-parent-leads"),
+        pytest.param({}, {"m": ("gone", ("data",))}, ("c1", "e1"), id="a-parent-the-base-lacks"),
+    ),
+)
+def test_base_head(tmp_path, base_extra, new, expected):
+    from mig_lint.fix.rebase import base_head
+
+    base = _graph_of(tmp_path / "base", {**LABELLED, **base_extra})
+    here = _graph_of(tmp_path / "here", {**LABELLED, **base_extra, **new})
+    assert base_head(here, base, tuple(new), ("contract", "data", "expand")) == expected
+
+
+def test_a_project_without_alembic_trees(in_tmp, capsys):
+    write_tree(in_tmp, {"repo/migrate.cfg": "[db_settings]\nrepository_id = r\n", "repo/versions/001_a.py": "x = 1\n"})
+    assert main(["rebase", "a", "--onto", "b"]) == 2
+    assert capsys.readouterr().err.endswith("mig-lint: 0 alembic trees found: name one with --path\n")
+
+
+def test_rebase_base_moves_in_every_tree_the_base_has(git, in_tmp, capsys):
+    write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None)})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"one/versions/c.py": _script("c", "a"),
+                        "two/env.py": "", "two/versions/x.py": _script("x", None)})
+    _commit(git, "feature: a revision, and a tree main does not have")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"one/versions/b.py": _script("b", "a")})
+    _commit(git, "b")
+    git("checkout", "-q", "feature")
+    git("merge", "-q", "--no-edit", "main")
+    assert main(["rebase", "--base", "main"]) == 1
+    assert capsys.readouterr().out == ("changed one/versions/c.py:4: Revises: a -> b\n"
+                                       "changed one/versions/c.py:10: c now follows b (was 'a')\n")
+    assert main(["rebase", "--base", "main", "--path", "two"]) == 2
+    assert capsys.readouterr().err == "mig-lint: two does not exist on main\n"

@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from mig_lint.cli import main
+from tests.alembic_git_states_test import _labelled
+from tests.alembic_git_states_test import _script as labelled_script
 from tests.conftest import write_tree
 from tests.rebase_test import _script
 from tests.rebase_test import ENV_PY
@@ -168,12 +170,20 @@ def test_a_moved_revision_with_a_stale_header_is_fixed_in_one_change(alembic_for
 
 
 def test_fix_base_before_the_base_is_merged(alembic_fork, in_tmp, capsys):
-    before = {p: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()}
-    assert main(["fix", "--base", "main"]) == 2
-    assert capsys.readouterr().err == (
-        "mig-lint: d, the head of main, is not in db yet: merge or rebase onto main first, "
-        "then move this branch's revisions\n")
-    assert {p: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()} == before
+    """As ML501's hint says: the branch's first revision goes on main's head, which the merge then brings in."""
+    assert main(["fix", "--base", "main", "--dry-run"]) == 1
+    assert capsys.readouterr().out == (
+        "db/versions/c.py:4: Revises: b -> d\n"
+        "db/versions/c.py:10: c now follows d (was 'b'); d is on main only: `git merge main` brings it in\n")
+    assert main(["fix", "--base", "main"]) == 1
+    capsys.readouterr()
+    assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "d").encode()
+    _commit(alembic_fork, "c follows d")
+    _stop(alembic_fork, "merge", "-q", "--no-edit", "main")  # the head files still conflict
+    assert main(["fix"]) == 1
+    assert capsys.readouterr().out.splitlines()[:1] == ["fixed db/versions/HEAD: head of the history is e"]
+    assert main(["check", "--base", "main"]) == 0
+    _alembic_upgrade(in_tmp)
 
 
 MIGRATE_CFG = "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n"
@@ -249,3 +259,70 @@ def test_fix_renumbers_in_a_stopped_merge_or_rebase_then_migrate_upgrades(migrat
     assert done.stdout.strip() == "3"
     # migrate runs 003's SQLite script in place of its Python one
     assert _tables(in_tmp / "app.db") == ["t_a", "t_x", "t_y_sql"]
+
+
+def test_a_stopped_revert_is_refused_with_what_to_do(alembic_fork, in_tmp, capsys):
+    write_tree(in_tmp, {"db/versions/f.py": _script("f", "e")})
+    _write_heads(capsys)
+    _commit(alembic_fork, "f")
+    _stop(alembic_fork, "revert", "--no-edit", "HEAD~1")  # takes c and e away; f's head file line conflicts
+    assert (in_tmp / ".git/REVERT_HEAD").is_file()
+    before = {p.name: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()}
+    assert main(["fix"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("mig-lint: git revert of ") and "nothing was changed" in err
+    assert {p.name: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()} == before
+
+
+def _labelled_fork(git, in_tmp, on_main, on_feature):
+    """The expand/contract history of alembic_git_states_test with other additions, main merged in."""
+    script = labelled_script
+    write_tree(in_tmp, _labelled("app").base)
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {f"app/db/versions/{r}.py": script(r, *spec) for r, spec in on_feature.items()})
+    _commit(git, "feature")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {f"app/db/versions/{r}.py": script(r, *spec) for r, spec in on_main.items()})
+    _commit(git, "main")
+    git("checkout", "-q", "feature")
+    git("merge", "-q", "--no-edit", "main")
+
+
+def test_fix_onto_serves_the_chain_whose_label_is_forked_on_the_base(git, in_tmp, capsys):
+    _labelled_fork(git, in_tmp, {"e1": ("e0",), "e1b": ("e0",), "c1": ("c0",)},
+                   {"ex": ("e0",), "cx": ("c0",)})
+    assert main(["fix", "--base", "main", "--dry-run"]) == 2
+    assert capsys.readouterr().err == ("mig-lint: the base branch has 2 heads (e1, e1b) for branch 'expand' to put "
+                                       "ex on; give --onto\n")
+    assert main(["fix", "--base", "main", "--onto", "e1b", "--dry-run"]) == 1
+    assert capsys.readouterr().out == ("app/db/versions/cx.py:4: Revises: c0 -> c1\n"
+                                       "app/db/versions/cx.py:10: cx now follows c1 (was 'c0')\n"
+                                       "app/db/versions/ex.py:4: Revises: e0 -> e1b\n"
+                                       "app/db/versions/ex.py:10: ex now follows e1b (was 'e0')\n")
+    assert main(["fix", "--base", "main", "--onto", "zz"]) == 2
+    assert capsys.readouterr().err == "mig-lint: --onto zz: no such revision in app/db\n"
+
+
+def test_rebase_base_onto_moves_the_one_chain_there(git, in_tmp, capsys):
+    _labelled_fork(git, in_tmp, {"e1": ("e0",)}, {"ex": ("e0",)})
+    assert main(["rebase", "--base", "main", "--onto", "e0", "--dry-run"]) == 0
+    assert main(["rebase", "--base", "main", "--dry-run"]) == 1
+    assert capsys.readouterr().out.endswith("ex now follows e1 (was 'e0')\n")
+
+
+def test_two_new_chains_on_one_head_are_refused(git, in_tmp, capsys):
+    _labelled_fork(git, in_tmp, {"e1": ("e0",)}, {"x1": ("e0",), "x2": ("e0",)})
+    assert main(["fix", "--base", "main"]) == 2
+    assert capsys.readouterr().err == ("mig-lint: x1 and x2 would both go on e1: put one on the other first "
+                                       "(`mig-lint rebase x2 --onto x1`)\n")
+    assert main(["rebase", "x2", "--onto", "x1"]) == 1
+    assert main(["fix", "--base", "main"]) == 1
+    assert "x1 now follows e1" in capsys.readouterr().out
+
+
+def test_a_new_branch_label_root_stays_where_it_is(git, in_tmp, capsys):
+    _labelled_fork(git, in_tmp, {"e1": ("e0",)}, {"d0": (None, ("data",))})
+    assert main(["fix", "--base", "main", "--dry-run"]) == 0
+    assert capsys.readouterr().out == ""

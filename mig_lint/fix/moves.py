@@ -10,9 +10,11 @@ header lines and head files that follow.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mig_lint.base_branch import BaseBranch
 from mig_lint.base_branch import load_base_branches
 from mig_lint.check import discover_trees
 from mig_lint.check import project_roots
@@ -24,11 +26,13 @@ from mig_lint.fix.edits import FileChange
 from mig_lint.fix.edits import plan_changes
 from mig_lint.fix.plan import plan_fixes
 from mig_lint.fix.rebase import onto_base
+from mig_lint.fix.rebase import RebaseError
 from mig_lint.fix.renumber import BaseText
 from mig_lint.fix.renumber import git_base_text
 from mig_lint.fix.renumber import Rename
 from mig_lint.fix.renumber import renames_onto
 from mig_lint.fix.renumber import renumber_changes
+from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
 from mig_lint.sources.overlay import OverlayFiles
 
@@ -39,9 +43,11 @@ class Moves:
 
     changes: tuple[FileChange, ...]
     renames: tuple[Rename, ...]
+    on_base: frozenset[str] = frozenset()  # files the base branch has: fix leaves them as they are there
+    left: tuple[str, ...] = ()  # the fixes not made to those files
 
 
-def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
+def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None = None) -> Moves:
     """Read every tree and the base branch; decide what moves where (nothing is written)."""
     specs = discover_trees(paths, config)
     graphs = read_graphs(specs, config, use_cache=False)
@@ -50,12 +56,17 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
     changes: list[FileChange] = []
     renames: list[Rename] = []
     base_text: BaseText | None = None
+    on_base: set[str] = set()
+    if onto is not None and not any(onto in g.revisions for g in graphs):
+        raise RebaseError(f"--onto {onto}: no such revision in {', '.join(g.tree.path for g in graphs)}")
     for graph in graphs:
         base_branch = base_branches[graph.tree.path]
         if base_branch.target is None:  # a tree the base branch does not have: nothing to move above
             continue
         if graph.tree.format == "alembic":
-            edits.extend(onto_base(graph, base_branch))
+            on_base.update(_paths_on_base(graph, base_branch))
+            here = onto if onto in graph.revisions else None
+            edits.extend(onto_base(graph, base_branch, config.chain_labels(graph.labels), onto=here))
             continue
         moved = renames_onto(graph, base_branch.target)
         if moved:
@@ -63,16 +74,28 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
             changes.extend(renumber_changes(graph, moved, config, base_text)[0])
             renames.extend(moved)
     every = sorted(plan_changes(edits) + changes, key=lambda change: change.path)
-    return Moves(tuple(every), tuple(renames))
+    return Moves(tuple(every), tuple(renames), frozenset(on_base))
 
 
-def plan_fix(paths: Sequence[str], config: Config, base: str | None) -> Moves:
-    """The moves (with a base), then the header lines and head files of the moved trees."""
-    moves = plan_moves(paths, config, base) if base else Moves((), ())
+def _paths_on_base(graph: Graph, base_branch: BaseBranch) -> Iterator[str]:
+    """The scripts of this tree's revisions that the base branch (or the merge-base) has."""
+    known = set(base_branch.target.revisions if base_branch.target else ()) | set(
+        base_branch.merge_base.revisions if base_branch.merge_base else ())
+    return (revision.path for revision_id, revision in graph.revisions.items() if revision_id in known)
+
+
+def plan_fix(paths: Sequence[str], config: Config, base: str | None, onto: str | None = None) -> Moves:
+    """The moves (with a base), then the header lines and head files of the moved trees.
+
+    With a base, the files it has are left as they are there (a stale header line of a
+    merged revision is listed in `left`, not fixed: editing it is ML503); head files are
+    rewritten all the same.
+    """
+    moves = plan_moves(paths, config, base, onto) if base else Moves((), ())
     overlay = OverlayFiles({c.path: c.after for c in moves.changes}, {r.source: r.target for r in moves.renames})
     graphs = read_graphs(discover_trees(paths, config), config, use_cache=False, files=overlay)
-    fixes = plan_fixes(graphs, config, functools.partial(current_bytes, files=overlay))
-    return Moves(_combined(moves.changes, fixes), moves.renames)
+    fixes, left = plan_fixes(graphs, config, functools.partial(current_bytes, files=overlay), moves.on_base)
+    return Moves(_combined(moves.changes, fixes), moves.renames, moves.on_base, tuple(left))
 
 
 def _combined(first: Sequence[FileChange], then: Sequence[FileChange]) -> tuple[FileChange, ...]:

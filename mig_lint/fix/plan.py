@@ -16,14 +16,18 @@ from mig_lint.heads import render_head_file
 
 
 def plan_fixes(
-    graphs: Sequence[Graph], config: Config, read: Callable[[str], bytes] = current_bytes
-) -> list[FileChange]:
-    """Stale `Revision ID:` / `Revises:` lines (ML204, ML205) and head files (ML402).
+    graphs: Sequence[Graph], config: Config, read: Callable[[str], bytes] = current_bytes,
+    keep: frozenset[str] = frozenset(),
+) -> tuple[list[FileChange], list[str]]:
+    """Stale `Revision ID:` / `Revises:` lines (ML204, ML205) and head files (ML402), and
+    the header fixes left undone because their file is in `keep` (the base branch has it).
 
     `read` gives a file's bytes as the graphs were read (a missing file: b"").
     """
-    changes = plan_changes((edit for graph in graphs for edit in docstring_edits(graph)), read)
-    return changes + _head_file_changes(graphs, config, read)
+    edits = [edit for graph in graphs for edit in docstring_edits(graph)]
+    changes = plan_changes((edit for edit in edits if edit.path not in keep), read)
+    left = [edit.reason for edit in edits if edit.path in keep]
+    return changes + _head_file_changes(graphs, config, read), left
 
 
 def _head_file_changes(graphs: Sequence[Graph], config: Config, read: Callable[[str], bytes]) -> list[FileChange]:

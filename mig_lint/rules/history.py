@@ -47,20 +47,54 @@ def multiple_heads(ctx: RuleContext) -> Iterator[Hit]:
                 revision.line,
                 f"{head} is one of {len(heads)} heads of {_chain_name(key)} ({', '.join(heads)}): "
                 f"`alembic upgrade head` fails",
-                hint=_heads_hint(graph, head, heads),
+                hint=_heads_hint(graph, head, heads, _on_base(ctx), _base_ref(ctx)),
                 revision=head,
             )
 
 
-def _heads_hint(graph: Graph, head: str, heads: Sequence[str]) -> str:
-    """Re-point onto another head only where both carry the same branch labels, never across labels."""
+def _heads_hint(graph: Graph, head: str, heads: Sequence[str], on_base: frozenset[str], ref: str) -> str:
+    """Re-point onto another head only where both carry the same branch labels, never across labels.
+
+    The hint moves this head's whole branch (down to the fork), or with `--base` the other
+    head's when this one is already on the base branch.
+    """
     labels = graph.revision_labels.get(head, frozenset())
     same = [h for h in heads if h != head and graph.revision_labels.get(h, frozenset()) == labels]
     if not same:
         return ("the heads carry different branch labels: merge them (`alembic merge`) and allow the merge, "
                 "or give each chain a branch label of its own")
-    return (f"set one head's down_revision to the other (`mig-lint rebase {head} --onto {same[0]}` "
-            "moves one revision, `mig-lint fix --base <branch>` a whole branch), or merge them and allow the merge")
+    mover, onto = head, same[0]
+    other = next((h for h in same if not set(_branch(graph, h)) & on_base), None)
+    if other is not None and set(_branch(graph, head)) & on_base:
+        mover, onto = other, head
+    branch = _branch(graph, mover)
+    what = "one revision" if len(branch) == 1 else "its branch"
+    return (f"set one head's down_revision to the other (`mig-lint rebase {' '.join(branch)} --onto {onto}` "
+            f"moves {what}, `mig-lint fix --base {ref}` a whole branch), or merge them and allow the merge")
+
+
+def _branch(graph: Graph, head: str) -> list[str]:
+    """`head` and the revisions below it down to the fork (bottom first): the chain that moves with it."""
+    branch = [head]
+    while len(graph.parents[branch[-1]]) == 1:
+        parent = graph.parents[branch[-1]][0]
+        if len(graph.children[parent]) != 1:
+            break
+        branch.append(parent)
+    return branch[::-1]
+
+
+def _base_ref(ctx: RuleContext) -> str:
+    """The base branch of `check --base`, for a hint to name; `<branch>` without one."""
+    return ctx.base_branch.ref if ctx.base_branch is not None else "<branch>"
+
+
+def _on_base(ctx: RuleContext) -> frozenset[str]:
+    """The revisions the base branch (or the merge-base) has, with `--base`."""
+    base_branch = ctx.base_branch
+    if base_branch is None:
+        return frozenset()
+    return frozenset(r for g in (base_branch.merge_base, base_branch.target) if g is not None for r in g.revisions)
 
 
 @rule("ML102", "multiple-bases", "error")
@@ -139,7 +173,8 @@ def branch_point(ctx: RuleContext) -> Iterator[Hit]:
             revision.path,
             revision.line,
             f"{point} has {len(children)} children: {_where(graph, children)}",
-            hint="rebase all but one child onto the head of the other branch (`mig-lint fix --base <branch>` does)",
+            hint=f"rebase all but one child onto the head of the other branch (`mig-lint fix --base {_base_ref(ctx)}` "
+            "does)",
             revision=point,
         )
 

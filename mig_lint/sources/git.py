@@ -42,23 +42,48 @@ def repository_root(start: str) -> str:
 
 
 def stopped_operation(start: str) -> tuple[str, str] | None:
-    """The merge or rebase git stopped in, and the commit of its base side, else None.
+    """The operation git stopped in, and the commit of the side that stays, else None.
 
     The side that stays is `MERGE_HEAD` in a merge (the branch merged in, as in
     `git merge main` on a feature branch) and the `onto` commit in a rebase, where git
     swaps ours and theirs: HEAD is the upstream and the branch's commits are replayed.
+    In a cherry-pick HEAD stays and the picked commit's changes are laid on top of it.
+    A revert gives the reverted commit (REVERT_HEAD): nothing is laid on top there.
     """
     try:
         git_dir = run_git(start, "rev-parse", "--absolute-git-dir").decode().strip()
     except GitError:
         return None
-    for kind, name in (("rebase", "rebase-merge/onto"), ("rebase", "rebase-apply/onto"), ("merge", "MERGE_HEAD")):
+    for kind, name in _STOPPED:
         try:
             with open(os.path.join(git_dir, name)) as f:
                 commit = f.readline().strip()
         except OSError:
             continue
+        if kind == "cherry-pick":
+            commit = run_git(start, "rev-parse", "HEAD").decode().strip()
         return kind, commit
+    return None
+
+
+_STOPPED = (("rebase", "rebase-merge/onto"), ("rebase", "rebase-apply/onto"), ("merge", "MERGE_HEAD"),
+            ("cherry-pick", "CHERRY_PICK_HEAD"), ("revert", "REVERT_HEAD"))
+
+
+def default_base(start: str) -> str | None:
+    """The branch this one merges into when none is named: its upstream, else `origin/HEAD`,
+    else `main` or `master` (unless that is the branch checked out); None outside git or when none exists."""
+    try:
+        current = run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
+    except GitError:
+        current = ""
+    for ref in ("@{upstream}", "origin/HEAD", "main", "master"):
+        if ref == current:
+            continue
+        try:
+            return run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
+        except GitError:
+            continue
     return None
 
 
