@@ -79,6 +79,7 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "Fork Scenario", "GIT_AUTHOR_EMAIL": "fork@example
            "GIT_EDITOR": "true", "GIT_MERGE_AUTOEDIT": "no", "GIT_CONFIG_NOSYSTEM": "1"}
 GIT_OPTIONS = ("-c", "merge.conflictStyle=merge", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
                "-c", "rerere.enabled=false", "-c", "advice.detachedHead=false")
+Run = subprocess.CompletedProcess[str]
 MARKER = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 
@@ -170,14 +171,14 @@ def is_good(record: Record) -> bool:
 # --- running things ----------------------------------------------------------------------------
 
 
-def _run(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     try:
         return subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(list(command), 124, "", f"timed out after {TIMEOUT} s")
 
 
-def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def git(root: Path, *args: str, check: bool = True) -> Run:
     done = _run(["git", *GIT_OPTIONS, *args], root, {**os.environ, **GIT_ENV})
     if check and done.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed in {root}: {(done.stderr or done.stdout).strip()}")
@@ -191,7 +192,7 @@ class MigLint:
     python: str
     checkout: Path
 
-    def run(self, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, root: Path, *args: str) -> Run:
         with tempfile.TemporaryDirectory() as cache:
             paths = [str(self.checkout), *filter(None, [os.environ.get("PYTHONPATH")])]
             env = {**os.environ, **GIT_ENV, "MIG_LINT_CACHE_DIR": cache, "PYTHONPATH": os.pathsep.join(paths)}
@@ -251,7 +252,8 @@ def _add_alembic(project: ForkProject, root: Path, feature: str, heads: dict[str
     parent_file = _file_of(versions, parent)
     license_block = _license(parent_file.read_text("utf-8")) if parent_file else ""
     upgrade = f"op.add_column({project.table!r}, sa.Column({slug!r}, sa.Boolean(), nullable=True))"
-    revisions = [(rev, parent, None, f"add {slug} to {project.table}", upgrade)]
+    revisions: list[tuple[str, str, str | None, str, str | None]] = [
+        (rev, parent, None, f"add {slug} to {project.table}", upgrade)]
     if companion and expand:
         contract = f"{project.release}_contract{suffix}"
         revisions.append((contract, heads["contract"][0], rev, f"contract of {rev}", None))
@@ -360,17 +362,15 @@ def _alembic_side(project: ForkProject, root: Path) -> dict[str, Any]:
     return dict(result[project.name])
 
 
-def _resolve_by_union(root: Path) -> list[str]:
-    """What the developer does with a conflicted test file: keep both sides. Returns the files."""
-    unmerged = git(root, "diff", "--name-only", "--diff-filter=U").stdout.split()
-    for name in unmerged:
+def _resolve_by_union(root: Path, name: str) -> None:
+    """What the developer does with the conflicted test file: keep both sides (other files stay as fix left them)."""
+    if name in git(root, "diff", "--name-only", "--diff-filter=U").stdout.split():
         path = root / name
         text = path.read_text("utf-8")
         path.write_text("".join(line for line in text.splitlines(keepends=True) if not MARKER.match(line)), "utf-8")
-    return unmerged
 
 
-def _play(scenario: str, root: Path, mig_lint: MigLint) -> tuple[subprocess.CompletedProcess[str], bool, str]:
+def _play(scenario: str, root: Path, mig_lint: MigLint, test_file: str) -> tuple[Run, bool, str]:
     """The developer's commands; mig-lint fix's run, whether git finished, git's complaint."""
     if scenario == "fix --base":
         fixed = mig_lint.run(root, "fix", "--base", "main")
@@ -384,7 +384,7 @@ def _play(scenario: str, root: Path, mig_lint: MigLint) -> tuple[subprocess.Comp
         if stopped.returncode == 0:
             return mig_lint.run(root, "fix"), False, f"git {verb} main did not stop"
         fixed = mig_lint.run(root, "fix")
-        _resolve_by_union(root)
+        _resolve_by_union(root, test_file)
         git(root, "add", "-A")
         done = git(root, verb, "--continue", check=False)
         return fixed, done.returncode == 0, _first_line(done)
@@ -395,13 +395,13 @@ def _play(scenario: str, root: Path, mig_lint: MigLint) -> tuple[subprocess.Comp
     return fixed, True, ""
 
 
-def _first_line(done: subprocess.CompletedProcess[str]) -> str:
+def _first_line(done: Run) -> str:
     if done.returncode == 0:
         return ""
     return next((line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()), "failed")
 
 
-def _check_codes(done: subprocess.CompletedProcess[str]) -> tuple[str, ...]:
+def _check_codes(done: Run) -> tuple[str, ...]:
     try:
         findings = json.loads(done.stdout)["findings"]
     except (json.JSONDecodeError, KeyError):
@@ -445,14 +445,19 @@ print(json.dumps(sorted(int(v) for v in repository.versions.versions)))
 
 
 def agree_migrate(project: ForkProject, root: Path, expected: int, migrate_python: str | None) -> tuple[bool, str]:
-    """Unique, consecutive numbers; sqlalchemy-migrate's Repository reads the same ones."""
+    """Unique, consecutive numbers, each with its .py; sqlalchemy-migrate's Repository reads the same ones."""
     numbers = migrate_numbers(root / project.tree / "versions")
+    if not numbers:
+        return False, "no numbered .py scripts"
     duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
-    consecutive = numbers == list(range(numbers[0], numbers[0] + len(numbers))) if numbers else False
+    consecutive = numbers == list(range(numbers[0], numbers[0] + len(numbers)))
     detail = f"{numbers[0]}..{numbers[-1]}" + "".join(f", {n} twice" for n in duplicates)
     if not consecutive and not duplicates:
         detail += ", a gap"
-    ok = consecutive and not duplicates and len(numbers) == expected
+    sql_only = sorted({int(m.group(1)) for p in (root / project.tree / "versions").iterdir()
+                       if (m := re.match(r"(\d+)_.*\.sql$", p.name))} - set(numbers))
+    detail += "".join(f", {n} has only .sql scripts" for n in sql_only)
+    ok = consecutive and not duplicates and not sql_only and len(numbers) == expected
     if len(numbers) != expected:
         detail += f", {len(numbers)} scripts, expected {expected}"
     if migrate_python is None:
@@ -462,8 +467,8 @@ def agree_migrate(project: ForkProject, root: Path, expected: int, migrate_pytho
         error = (read.stderr.strip().splitlines() or ["failed"])[-1]
         return False, f"{detail}; migrate: {error}"
     migrate = json.loads(read.stdout)
-    same = migrate == numbers
-    return ok and same, f"{detail}; migrate {'reads the same' if same else f'reads {migrate[0]}..{migrate[-1]}'}"
+    read_as = "the same" if migrate == numbers else f"{migrate[0]}..{migrate[-1]}" if migrate else "no versions"
+    return ok and migrate == numbers, f"{detail}; migrate reads {read_as}"
 
 
 def _number_note(project: ForkProject, root: Path, feature_a: Feature) -> str:
@@ -503,7 +508,7 @@ def run_scenario(project: ForkProject, scenario: str, mirrors: Path, work: Path,
     git(root, "merge", "-q", "--no-ff", "--no-edit", "feature-b")
     base_check = mig_lint.run(root, "check", "--base", "main", "--format", "json")
     git(root, "checkout", "-q", "feature-a")
-    fixed, git_done, git_error = _play(scenario, root, mig_lint)
+    fixed, git_done, git_error = _play(scenario, root, mig_lint, project.test_file)
     added_revisions = 2 + (scenario == COMPANION and "expand" in project.labels)
     agree, detail = (agree_migrate(project, root, count + 2, migrate_python) if project.kind == "migrate"
                      else agree_alembic(project, root, count + added_revisions))

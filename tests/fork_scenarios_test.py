@@ -174,6 +174,10 @@ def test_a_migrate_feature_with_its_sql_script_and_duplicates_judged_by_migrate(
     assert forks.git(root, "show", "--name-only", "--format=%s", "feature-a").stdout.split("\n", 1)[1].split() == [
         f"{versions}/003_feature_a.py", f"{versions}/003_sqlite_upgrade.sql"]
     assert forks.agree_migrate(legacy, root, 3, migrate_python) == (True, "1..3; migrate reads the same")
+    (root / versions / "003_sqlite_upgrade.sql").rename(root / versions / "004_sqlite_upgrade.sql")
+    assert forks.agree_migrate(legacy, root, 3, migrate_python) == (
+        False, "1..3, 4 has only .sql scripts; migrate reads 1..4")
+    (root / versions / "004_sqlite_upgrade.sql").unlink()
     (root / versions / "002_create_invoices.py").write_text(MIGRATE_SCRIPT.format(table="invoices"))
     ok, detail = forks.agree_migrate(legacy, root, 4, migrate_python)
     assert not ok and detail.startswith("1..3, 2 twice; migrate: migrate.exceptions.ScriptError: You can only have ")
