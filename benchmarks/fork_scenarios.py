@@ -41,8 +41,8 @@ After each scenario, the real tools judge the result:
   must load every revision and give one head (one per branch label); for migrate, the
   numbers of the `.py` scripts must be unique and consecutive, and sqlalchemy-migrate's own
   `Repository(path).versions` (in --migrate-python) must load them and agree;
-- base files edited: files `main` has that differ from `main` after the scenario, other
-  than those feature-a edits on purpose (its test file);
+- base files edited: files `main` has that differ from `main` after the scenario; the test
+  file that feature-a edits on purpose counts only when a line of main's copy is gone;
 - conflict markers left in any file git tracks, and whether git's merge / rebase finished.
 
 The verdict is `good` when fix did not fail (exit 0 or 1), git finished, check has no new
@@ -61,6 +61,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -136,7 +137,7 @@ class Feature:
     branch: str
     added: tuple[str, ...]
     edited: tuple[str, ...]
-    numbers: tuple[int, ...] = ()  # migrate: the versions it took
+    number: int | None = None  # migrate: the version it took
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,7 @@ def add_feature(project: ForkProject, root: Path, feature: str, heads: dict[str,
         edited.append(project.test_file)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", f"{feature}: add a migration")
-    return Feature(feature, tuple(added), tuple(edited), (number,) if number is not None else ())
+    return Feature(feature, tuple(added), tuple(edited), number)
 
 
 # --- one scenario ------------------------------------------------------------------------------
@@ -414,6 +415,13 @@ def _changed_from_main(root: Path) -> list[str]:
     return git(root, "diff", "--cached", "--name-only", "--no-renames", "main").stdout.split()
 
 
+def drops_main_lines(root: Path, name: str) -> bool:
+    """Whether a file that feature-a edits on purpose (its test file) lost or changed a line of main's."""
+    path = root / name
+    here = Counter(path.read_text("utf-8").splitlines()) if path.exists() else Counter()
+    return bool(Counter(git(root, "show", f"main:{name}").stdout.splitlines()) - here)
+
+
 def _on_main(root: Path, name: str) -> bool:
     return git(root, "cat-file", "-e", f"main:{name}", check=False).returncode == 0
 
@@ -483,9 +491,9 @@ def _number_note(project: ForkProject, root: Path, feature_a: Feature) -> str:
         taken = [p.name for p in versions.glob(f"{numbered.group(1)}_*.py") if p != script]
         return f"{script.name} shares its number with {', '.join(taken)}" if taken else ""
     text = (root / project.test_file).read_text("utf-8")
-    if number == feature_a.numbers[0] or re.search(rf"def _check_{number:03d}\(", text):
+    if number == feature_a.number or re.search(rf"def _check_{number:03d}\(", text):
         return ""
-    return f"feature-a is {number:03d}; its test is still _check_{feature_a.numbers[0]:03d}"
+    return f"feature-a is {number:03d}; its test is still _check_{feature_a.number:03d}"
 
 
 @dataclass(frozen=True)
@@ -514,8 +522,8 @@ def run_scenario(project: ForkProject, scenario: str, mirrors: Path, work: Path,
                      else agree_alembic(project, root, count + added_revisions))
     check = mig_lint.run(root, "check", "--base", "main", "--format", "json")
     changed = _changed_from_main(root)
-    mine = set(feature_a.edited) | set(project.head_files)
-    base_edited = tuple(n for n in changed if _on_main(root, n) and n not in mine)
+    base_edited = tuple(n for n in changed if _on_main(root, n) and n not in project.head_files
+                        and (n not in feature_a.edited or drops_main_lines(root, n)))
     markers = tuple(n for n in git(root, "grep", "-l", "-E", "^(<{7}|>{7}) ", check=False).stdout.split())
     notes = tuple(filter(None, [git_error, _number_note(project, root, feature_a)]))
     return Record(project.name, scenario, fixed.returncode, _first_error(fixed.stderr), git_done, git_error,

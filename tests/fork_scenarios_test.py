@@ -137,6 +137,9 @@ def test_a_fork_left_open_is_judged_bad_by_alembic(shop, tmp_path):
     forks.git(root, "merge", "-q", "--no-edit", "main")
     assert forks.agree_alembic(shop, root, 5) == (False, f"heads {' '.join(sorted([A, B]))}; 5 revisions")
     assert forks.agree_alembic(shop, root, 6) == (False, f"heads {' '.join(sorted([A, B]))}; 5 revisions, expected 6")
+    assert not forks.drops_main_lines(root, "tests/test_db.py")
+    (root / "tests/test_db.py").write_text("def test_tables():\n    assert True\n")
+    assert forks.drops_main_lines(root, "tests/test_db.py")
     check = MIG_LINT.run(root, "check", "--base", "main", "--format", "json")
     assert (check.returncode, forks._check_codes(check)) == (1, ("ML101", "ML103", "ML501"))
 
@@ -170,7 +173,7 @@ def test_a_migrate_feature_with_its_sql_script_and_duplicates_judged_by_migrate(
     feature = forks.add_feature(legacy, root, "feature-a", {}, companion=True, with_test=False)
     versions = "legacy/migrate_repo/versions"
     assert feature == forks.Feature("feature-a", (f"{versions}/003_feature_a.py", f"{versions}/003_sqlite_upgrade.sql"),
-                                    (), (3,))
+                                    (), 3)
     assert forks.git(root, "show", "--name-only", "--format=%s", "feature-a").stdout.split("\n", 1)[1].split() == [
         f"{versions}/003_feature_a.py", f"{versions}/003_sqlite_upgrade.sql"]
     assert forks.agree_migrate(legacy, root, 3, migrate_python) == (True, "1..3; migrate reads the same")
