@@ -115,6 +115,14 @@ def test_the_actions_own_steps_lint_clean(tmp_path):
     assert (linted.returncode, linted.stdout) == (0, "")
 
 
+def test_a_misspelt_input_of_a_nested_action_fails_the_lint(tmp_path):
+    """The negative control of the transplant: actionlint knows actions/cache's inputs (not codeql-action's)."""
+    broken = [{**step, "with": {"restore-key" if k == "restore-keys" else k: v for k, v in step["with"].items()}}
+              if step.get("id") == "restore" else step for step in STEPS]
+    linted = _actionlint(tmp_path, _transplanted(broken))
+    assert linted.returncode == 1 and 'input "restore-key" is not defined in action' in linted.stdout
+
+
 def test_shellcheck_runs_on_the_transplanted_scripts(tmp_path):
     """The negative control: a script with an unquoted variable is caught, so a clean lint means shellcheck ran."""
     broken = [dict(step, run=step["run"] + "echo $status\n") if step.get("id") == "check" else step for step in STEPS]
