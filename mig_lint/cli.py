@@ -44,13 +44,22 @@ class UsageProblem(click.ClickException):
 
 
 def _config(config_file: str | None, **overrides: str | None) -> Config:
+    from mig_lint.rules import require_known_codes
+
     try:
-        config = load_config(config_file if config_file else find_config(os.getcwd()))
-        changes: dict[str, Any] = {key: parse_codes("command line", "--" + key.replace("_", "-"), value.split(","))
-                   for key, value in overrides.items() if value}
+        config = require_known_codes(load_config(config_file if config_file else find_config(os.getcwd())))
+        changes: dict[str, Any] = {key: _codes_option(key, value) for key, value in overrides.items() if value}
     except ConfigError as e:
         raise UsageProblem(str(e)) from None
     return dataclasses.replace(config, **changes)
+
+
+def _codes_option(key: str, value: str) -> tuple[str, ...]:
+    """`--select ML1,ML2`: code prefixes that each name a rule."""
+    from mig_lint.rules import known_codes
+
+    option = "--" + key.replace("_", "-")
+    return known_codes("command line", option, parse_codes("command line", option, value.split(",")))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,27 +72,35 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
 @click.option("--format", "fmt", type=_FORMAT, help="Report format [default: text; github when GITHUB_ACTIONS=true].")
-@click.option("--output", metavar="FILE", type=click.Path(), help="Write the report to FILE; print the text report.")
+@click.option("--output", metavar="FILE", type=click.Path(),
+              help="Write the report to FILE; print the text report (github when GITHUB_ACTIONS=true).")
 @click.option("--statistics", is_flag=True, help="Count the findings of each code after the findings.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the findings: no summary line.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found (2 still means a usage error).")
 @click.option("--select", help="Comma-separated code prefixes to check (replaces the configured ones).")
 @click.option("--ignore", help="Comma-separated code prefixes to skip.")
 @click.option("--extend-select", help="Code prefixes to add to the selection.")
 @click.option("--extend-ignore", help="Code prefixes to add to the ignored ones.")
+@click.option("--exclude", "exclude", multiple=True, metavar="PATTERN",
+              help="Paths to skip while searching (repeatable or comma-separated; replaces the configured exclude).")
+@click.option("--extend-exclude", "extend_exclude", multiple=True, metavar="PATTERN",
+              help="Paths to skip besides the configured exclude (repeatable or comma-separated).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--no-cache", is_flag=True, help="Compile every script instead of trusting .mig-lint-cache.")
 @click.option("--base", metavar="REF", help="Compare with the branch REF the change will merge into (ML5xx).")
 @click.option("--add-baseline", is_flag=True,
               help="First accept today's merges and forks (ML104, ML103) in the configuration's baseline.")
 def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, output: str | None, statistics: bool,
-          select: str | None, ignore: str | None, extend_select: str | None, extend_ignore: str | None,
-          color: bool | None, no_cache: bool, base: str | None, add_baseline: bool) -> int:
+          quiet: bool, exit_zero: bool, select: str | None, ignore: str | None, extend_select: str | None,
+          extend_ignore: str | None, exclude: tuple[str, ...], extend_exclude: tuple[str, ...], color: bool | None,
+          no_cache: bool, base: str | None, add_baseline: bool) -> int:
     """Report every problem of the migration trees under PATHS (default: the project)."""
     from mig_lint.report import FORMATS
     from mig_lint.report.options import ReportOptions
 
     chosen = _report_format(fmt, output, statistics)
-    config = _config(config_file, select=select, ignore=ignore, extend_select=extend_select,
-                     extend_ignore=extend_ignore)
+    config = _with_excludes(_config(config_file, select=select, ignore=ignore, extend_select=extend_select,
+                                    extend_ignore=extend_ignore), exclude, extend_exclude)
     if add_baseline:
         config = _add_baseline(paths, config, not no_cache, to_stderr=chosen in _DATA_FORMATS and not output)
     try:
@@ -91,12 +108,22 @@ def check(paths: tuple[str, ...], config_file: str | None, fmt: str | None, outp
     except (DiscoveryError, GitError) as e:
         raise UsageProblem(str(e)) from None
     use_color = sys.stdout.isatty() and "NO_COLOR" not in os.environ if color is None else color
-    options = ReportOptions(color=use_color, version=__version__, statistics=statistics)
+    options = ReportOptions(color=use_color, version=__version__, statistics=statistics, summary=not quiet)
     if output:
         _write_report(output, FORMATS[chosen](result, dataclasses.replace(options, color=False)))
-        chosen = "text"
+        chosen = _terminal_format()
     click.echo(FORMATS[chosen](result, options), nl=False, color=use_color)
-    return 1 if result.has_errors else 0
+    return 1 if result.has_errors and not exit_zero else 0
+
+
+def _with_excludes(config: Config, exclude: Sequence[str], extend_exclude: Sequence[str]) -> Config:
+    """ruff's choice: `--exclude` replaces the configured `exclude`, `--extend-exclude` adds to it."""
+    replaced = _patterns(exclude) if exclude else config.exclude
+    return dataclasses.replace(config, exclude=(*replaced, *_patterns(extend_exclude)))
+
+
+def _patterns(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(pattern.strip() for value in values for pattern in value.split(",") if pattern.strip())
 
 
 def _add_baseline(paths: Sequence[str], config: Config, use_cache: bool, to_stderr: bool) -> Config:
@@ -124,11 +151,16 @@ def _add_baseline(paths: Sequence[str], config: Config, use_cache: bool, to_stde
 
 
 def _report_format(fmt: str | None, output: str | None, statistics: bool) -> str:
-    """`--format`, else `github` on GitHub Actions, else `text`; `--statistics` needs a text report."""
-    chosen = fmt or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    """`--format`, else the terminal's; `--statistics` needs a text report."""
+    chosen = fmt or _terminal_format()
     if statistics and not output and chosen in _DATA_FORMATS:
         raise UsageProblem(f"--statistics adds to the text report, not to {chosen}; write {chosen} with --output FILE")
     return chosen
+
+
+def _terminal_format() -> str:
+    """What stdout shows: GitHub Actions annotations on GitHub Actions, else text."""
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
 
 
 def _write_report(path: str, text: str) -> None:

@@ -30,7 +30,7 @@ def _verify(capsys, *urls: str) -> str:
 def test_squash_to_a_version(shop, in_tmp, capsys):
     assert main(["convert", "shop", "--out", "alembic", "--squash-to", "221", "--python", sys.executable]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == ("  221 -> 0221 0221_squashed.py: 6 migrate file(s) squashed into the 2 tables they built "
+    assert out[1] == ("  221 -> 0221 0221_squashed.py: 6 migrate files squashed into the 2 tables they built "
                       "(rows they inserted are not included)")
     assert out[8] == "7 versions: 1 squashed, 5 translated, 1 sql-only."
     assert sorted(p.name for p in (in_tmp / "alembic" / "versions").iterdir()) == [

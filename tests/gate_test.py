@@ -125,7 +125,7 @@ def test_tree_new_on_this_branch(git, in_tmp, capsys):
 def test_unknown_base_names_the_fetch(git, in_tmp, capsys):
     _commit(git, in_tmp, ALEMBIC, "base")
     assert _gate(capsys, "--base", "origin/stable") == (
-        2, "mig-lint: base 'origin/stable' is not known in this clone: run `git fetch origin stable`\n")
+        2, "mig-lint: base 'origin/stable' is not known in this clone: the clone has no remote to fetch it from\n")
 
 
 def test_shallow_clone_names_the_unshallow(forked, in_tmp, tmp_path_factory, capsys, monkeypatch):
@@ -137,7 +137,7 @@ def test_shallow_clone_names_the_unshallow(forked, in_tmp, tmp_path_factory, cap
     forked("checkout", "-q", "feature", cwd=clone)
     monkeypatch.chdir(clone)
     code, err = _gate(capsys, "--base", "origin/main")
-    assert code == 2 and "run `git fetch --unshallow`" in err
+    assert code == 2 and "run `git fetch --unshallow origin`" in err
 
 
 def test_not_a_repository(in_tmp, capsys, monkeypatch):

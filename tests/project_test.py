@@ -36,7 +36,7 @@ def _messages(in_tmp, capsys, files):
     ("config", "messages"),
     (
         pytest.param(_handoff(), [], id="joins"),
-        pytest.param(_handoff(version=216), ["migrate grew past the handoff at 216: version(s) 217 never run once databases move to alembic"], id="grew-past"),
+        pytest.param(_handoff(version=216), ["migrate grew past the handoff at 216: version 217 never runs once databases move to alembic"], id="grew-past"),
         pytest.param(_handoff(version=300), ["handoff version 300 is not a version of db/legacy (latest is 217)"], id="unknown-version"),
         pytest.param(_handoff(revision="ffff"), ["handoff revision 'ffff' is not a revision of db/alembic"], id="unknown-revision"),
         pytest.param(_handoff(migrate="db/nope", alembic="db/none"),

@@ -7,6 +7,7 @@ from collections import Counter
 from mig_lint import __version__
 from mig_lint.convert.repository import Conversion
 from mig_lint.convert.repository import handoff_block
+from mig_lint.words import counted
 
 
 def render_text(conversion: Conversion, written: bool = True) -> str:
@@ -14,11 +15,12 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
     verb = "converted" if written else "would convert"
     lines = [f"{verb} {conversion.repository} into {conversion.versions_folder}:"]
     for version in conversion.versions:
-        detail = {"translated": f"{version.operations} migrate construct(s) rewritten",
+        detail = {"translated": f"{counted(version.operations, 'migrate construct')} rewritten",
                   "partial": "partly: kept under NotImplementedError",
                   "sql-only": "SQL scripts only", "placeholder": "placeholder (empty revision)",
-                  "squashed": f"{len(version.sources)} migrate file(s) squashed into the {version.operations} "
-                              "tables they built (rows they inserted are not included)",
+                  "squashed": f"{counted(len(version.sources), 'migrate file')} squashed into the "
+                              f"{counted(version.operations, 'table')} they built "
+                              "(rows they inserted are not included)",
                   "failed": version.problem or ""}[version.status]
         lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}")
         for item in version.unsupported:
@@ -28,7 +30,7 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
     summary = ", ".join(f"{counts[s]} {s}" for s in statuses
                         if counts[s])
     count = len(conversion.versions)
-    lines.append(f"{count} version{'' if count == 1 else 's'}: {summary or 'nothing to convert'}.")
+    lines.append(f"{counted(count, 'version')}: {summary or 'nothing to convert'}.")
     if conversion.stamp_map:
         lines.append(f"Stamp map: {conversion.out}/migrate-stamp-map.json. Handoff for your configuration:")
         lines.append(handoff_block(conversion).rstrip("\n"))

@@ -28,6 +28,7 @@ from mig_lint.rules.migrate import by_number
 from mig_lint.sources.files import read_text
 from mig_lint.sources.migrate import read_migrate_tree
 from mig_lint.sources.paths import display_path
+from mig_lint.words import counted
 
 _IGNORED_SQL = re.compile(r"^\s*(BEGIN|END|COMMIT).*;?$", re.IGNORECASE)
 
@@ -224,7 +225,7 @@ def write_conversion(conversion: Conversion, force: bool) -> None:
                            "converted chain; remove them or choose another --out")
     existing = [path for path, _text in conversion.files if os.path.exists(path)]
     if existing and not force:
-        raise ConvertError(f"{display_path(existing[0])} exists ({len(existing)} files would be replaced): "
+        raise ConvertError(f"{display_path(existing[0])} exists ({counted(len(existing), 'file')} would be replaced): "
                            "use --force to replace them, or another --out")
     for path, text in conversion.files:
         write_atomically(path, text.encode("utf-8"), make_folder=True)

@@ -11,6 +11,7 @@ from mig_lint.db.replay import Replay
 from mig_lint.db.replay import Step
 from mig_lint.db.schema import Change
 from mig_lint.db.verify import Verification
+from mig_lint.words import counted
 
 SLOWEST = 5
 
@@ -47,7 +48,8 @@ def _summary(result: Replay) -> str:
     total = sum(step.done.seconds for step in result.steps)
     slowest = ", ".join(f"{s.done.version}{' (down)' if s.direction == 'down' else ''} {s.done.seconds:.3f} s"
                         for s in _slowest(result.steps))
-    lines = [f"{len(result.steps)} steps, {total:.3f} s in migrations" + (f"; slowest: {slowest}" if slowest else "")]
+    lines = [f"{counted(len(result.steps), 'step')}, {total:.3f} s in migrations"
+             + (f"; slowest: {slowest}" if slowest else "")]
     broken = next((s for s in result.steps if s.done.error or s.done.timed_out), None)
     if broken:
         lines.append(f"step {broken.index} ({broken.done.version}) did not finish: the database is left as it "
@@ -91,16 +93,20 @@ def _changes_data(changes: Sequence[Change]) -> list[dict[str, str]]:
     return [{"action": c.action, "kind": c.kind, "name": c.name, "detail": c.detail} for c in changes]
 
 
+def _every_version(planned: int) -> str:
+    return "the 1 version builds" if planned == 1 else f"all {planned} versions build"
+
+
 def verify_text(results: Sequence[Verification]) -> str:
     """Per database: the versions that matched, and the first that did not with its differences."""
     lines = []
     for result in results:
         lines.append(f"migrate on {result.databases[0]}, alembic on {result.databases[1]}")
         if result.ok:
-            lines.append(f"  ok: all {result.planned} versions build the same schema")
+            lines.append(f"  ok: {_every_version(result.planned)} the same schema")
             continue
         last = result.pairs[-1]
-        lines.append(f"  {len(result.pairs) - 1} of {result.planned} versions matched; "
+        lines.append(f"  {len(result.pairs) - 1} of {counted(result.planned, 'version')} matched; "
                      f"migrate version {last.version} (revision {last.revision}) does not:")
         broken = next((s for s in (last.migrate, *last.alembic) if s.error or s.timed_out), None)
         if broken is not None:

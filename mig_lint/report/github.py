@@ -12,12 +12,13 @@ _PROPERTY_ESCAPES = (*_DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
 
 
 def render(result: CheckResult, options: ReportOptions) -> str:
-    """An annotation command for each finding, then the text report's summary line."""
+    """An annotation command for each finding, then the text report's summary line (unless quiet)."""
     lines = [command(finding) for finding in result.findings]
     if options.statistics:
         lines.extend(text.statistics(result))
-    lines.append(text.summary(result))
-    return "\n".join(lines) + "\n"
+    if options.summary:
+        lines.append(text.summary(result))
+    return "".join(line + "\n" for line in lines)
 
 
 def command(finding: Finding) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 
 from mig_lint.graph import Graph
+from mig_lint.words import counted
 
 
 def topo_order(graph: Graph) -> list[str]:
@@ -52,7 +53,7 @@ def _row(lanes: Sequence[str], marks: dict[int, str]) -> str:
 
 def render_ascii(graph: Graph) -> str:
     """The history newest first, one revision a line, with lanes for branches."""
-    lines = [f"{graph.tree.path} ({graph.tree.format}, {len(graph.revisions)} revisions)"]
+    lines = [f"{graph.tree.path} ({graph.tree.format}, {counted(len(graph.revisions), 'revision')})"]
     lanes: list[str] = []
     for node in topo_order(graph):
         if node not in lanes:

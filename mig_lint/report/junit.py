@@ -11,6 +11,7 @@ from mig_lint.model import Finding
 from mig_lint.report.options import ReportOptions
 from mig_lint.rules import selected_rules
 from mig_lint.rules.base import Rule
+from mig_lint.words import counted
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 # Characters XML 1.0 cannot carry (control characters, lone surrogates from odd file names).
@@ -50,7 +51,7 @@ def render_case(path: str, rule: Rule, findings: Sequence[Finding], applies: boo
     errors = [f for f in findings if f.severity == "error"]
     others = [f for f in findings if f.severity != "error"]
     if errors:
-        message = f"{len(errors)} error{'s' if len(errors) != 1 else ''}: {errors[0].message}"
+        message = f"{counted(len(errors), 'error')}: {errors[0].message}"
         failure = ET.SubElement(case, "failure", message=_xml(message), type=rule.code)
         failure.text = _lines(errors)
     if others:

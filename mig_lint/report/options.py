@@ -13,3 +13,4 @@ class ReportOptions:
     color: bool = False
     version: str = ""
     statistics: bool = False
+    summary: bool = True  # False with --quiet: the findings only

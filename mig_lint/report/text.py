@@ -6,6 +6,7 @@ from collections import Counter
 from mig_lint.check import CheckResult
 from mig_lint.model import SEVERITIES
 from mig_lint.report.options import ReportOptions
+from mig_lint.words import counted
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 _BOLD = "\033[1m"
@@ -28,8 +29,9 @@ def render(result: CheckResult, options: ReportOptions) -> str:
             lines.append(f"{_DIM}{hint}{_RESET}" if options.color else hint)
     if options.statistics:
         lines.extend(statistics(result))
-    lines.append(summary(result))
-    return "\n".join(lines) + "\n"
+    if options.summary:
+        lines.append(summary(result))
+    return "".join(line + "\n" for line in lines)
 
 
 def statistics(result: CheckResult) -> list[str]:
@@ -42,9 +44,9 @@ def summary(result: CheckResult) -> str:
     """One line: how many findings of each severity, in how many trees."""
     revisions = sum(len(g.revisions) for g in result.graphs)
     trees = len(result.graphs)
-    scope = f"{trees} tree{'s' if trees != 1 else ''}, {revisions} revision{'s' if revisions != 1 else ''}"
+    scope = f"{counted(trees, 'tree')}, {counted(revisions, 'revision')}"
     counts = [(level, sum(f.severity == level for f in result.findings)) for level in SEVERITIES]
-    found = [f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts if n]
+    found = [counted(n, level) for level, n in counts if n]
     if not found:
         return f"No problems in {scope}."
     return f"Found {', '.join(found)} in {scope}."

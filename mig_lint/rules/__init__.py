@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from mig_lint.config import Config
+from mig_lint.config import ConfigError
 from mig_lint.model import Finding
 from mig_lint.model import Hit
 from mig_lint.model import Script
@@ -87,6 +88,39 @@ def is_selected(rule: Rule, config: Config) -> bool:
     if rule.opt_in:
         return rule.code in selected or (rule.code == "ML403" and config.tests is not None)
     return True
+
+
+def known_codes(source: str, key: str, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """`codes` when each is a prefix of some rule's code; else ConfigError naming `key` and the codes there are."""
+    for code in codes:
+        if not any(rule.code.startswith(code) for rule in ALL_RULES):
+            raise ConfigError(f"{source}: {key!r} has {code!r}, which is the prefix of no rule "
+                              f"(the codes are {code_ranges()}; `mig-lint rules` lists them)")
+    return codes
+
+
+def require_known_codes(config: Config) -> Config:
+    """`config` when every code prefix it names (select, ignore, per-file-ignores, severity) names a rule."""
+    source = config.source or "the configuration"
+    for key in ("select", "extend-select", "ignore", "extend-ignore"):
+        known_codes(source, key, getattr(config, key.replace("-", "_")))
+    for pattern, codes in config.per_file_ignores:
+        known_codes(source, f"per-file-ignores.{pattern}", codes)
+    for code, _level in config.severity:
+        known_codes(source, f"severity.{code}", (code,))
+    return config
+
+
+def code_ranges() -> str:
+    """Every rule code, a run of consecutive codes as a range: `ML101-ML111, ML201-ML212, ...`."""
+    numbers = [int(rule.code[2:]) for rule in ALL_RULES]
+    runs: list[list[int]] = []
+    for number in numbers:
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return ", ".join(f"ML{run[0]}" if len(run) == 1 else f"ML{run[0]}-ML{run[-1]}" for run in runs)
 
 
 def selected_rules(config: Config) -> tuple[Rule, ...]:

@@ -44,8 +44,9 @@ def _handoff_problems(ctx: RuleContext, handoff: Handoff) -> Iterator[str]:
             yield f"handoff version {handoff.version} is not a version of {migrate.tree.path} (latest is {latest})"
         elif latest is not None and latest > handoff.version:
             later = [n for n in numbers if n > handoff.version]
-            yield (f"migrate grew past the handoff at {handoff.version}: version(s) {', '.join(map(str, later))} "
-                   "never run once databases move to alembic")
+            which = f"version {later[0]} never runs" if len(later) == 1 else \
+                f"versions {', '.join(map(str, later))} never run"
+            yield f"migrate grew past the handoff at {handoff.version}: {which} once databases move to alembic"
     if alembic is None:
         yield f"handoff alembic = {handoff.alembic!r} is not an alembic script location"
     elif handoff.revision not in alembic.revisions:

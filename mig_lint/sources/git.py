@@ -6,6 +6,7 @@ same `Files` interface as the disk.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     import subprocess
 
 _SYMLINK = "120000"
+_FULL_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 class GitError(Exception):
@@ -92,22 +94,47 @@ def resolve_base(root: str, ref: str) -> tuple[str, str]:
     try:
         target = run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
     except GitError:
-        raise GitError(f"base {ref!r} is not known in this clone: run `git fetch origin {_branch(ref)}`") from None
+        raise GitError(f"base {ref!r} is not known in this clone: {_fetch_advice(root, ref)}") from None
     try:
         merge_base = run_git(root, "merge-base", target, "HEAD").decode().strip()
     except GitError:
-        shallow = run_git(root, "rev-parse", "--is-shallow-repository").decode().strip() == "true"
-        if shallow:
-            raise GitError(
-                f"{ref!r} and HEAD share no commit in this shallow clone: run `git fetch --unshallow` "
-                f"(or `git fetch --deepen=50 origin {_branch(ref)}`)"
-            ) from None
+        if _is_shallow(root):
+            remote, _branch = _remote_of(root, ref)
+            raise GitError(f"{ref!r} and HEAD share no commit in this shallow clone: "
+                           f"run `git fetch --unshallow {remote}`") from None
         raise GitError(f"{ref!r} and HEAD have no common history") from None
     return merge_base, target
 
 
-def _branch(ref: str) -> str:
-    return ref.split("/", 1)[1] if ref.startswith("origin/") else ref
+def _is_shallow(root: str) -> bool:
+    return run_git(root, "rev-parse", "--is-shallow-repository").decode().strip() == "true"
+
+
+def _fetch_advice(root: str, ref: str) -> str:
+    """The one `git fetch` that brings REF (with the history the gate needs, in a shallow clone).
+
+    The refspec names where to store REF: a single-branch clone (`--depth 1` implies one)
+    fetches `git fetch origin main` into FETCH_HEAD only, and `origin/main` stays unknown.
+    """
+    remote, branch = _remote_of(root, ref)
+    if not remote:
+        return "the clone has no remote to fetch it from"
+    if branch is None:
+        refspec = ref if _FULL_COMMIT.match(ref) else f"{ref}:{ref}"
+    else:
+        refspec = f"{branch}:refs/remotes/{remote}/{branch}"
+    unshallow = "--unshallow " if _is_shallow(root) else ""
+    return f"run `git fetch {unshallow}{remote} {refspec}`"
+
+
+def _remote_of(root: str, ref: str) -> tuple[str, str | None]:
+    """The remote REF comes from and its branch there (`origin/main`), else (`origin` or the only remote, None)."""
+    remotes = run_git(root, "remote").decode().split()
+    name = ref[len("refs/remotes/"):] if ref.startswith("refs/remotes/") else ref
+    for remote in remotes:
+        if name.startswith(remote + "/"):
+            return remote, name[len(remote) + 1:]
+    return ("origin" if "origin" in remotes else next(iter(remotes), "")), None
 
 
 class GitFiles:
