@@ -263,7 +263,7 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     config = _config(config_file)
     planned = diff or dry_run
     try:
-        base = base or _stopped_base()
+        base = base or _stopped_base() or _merged_base()
         plan = plan_fix(paths, config, base, onto)
         _show_or_write(plan.changes, diff, dry_run, "fixed")
         click.echo("".join(f"left as on {_short(base)}: {reason}\n" for reason in plan.left), nl=False)
@@ -371,6 +371,17 @@ def _stopped_base() -> str | None:
     click.echo(f"mig-lint: git {kind} in progress: moving this side's migrations above {_KEPT_SIDE[kind]} "
                f"({commit[:12]})", err=True)
     return commit
+
+
+def _merged_base() -> str | None:
+    """The base branch this branch has merged (said on stderr), for `fix` given none."""
+    from mig_lint.sources.git import merged_base
+
+    ref = merged_base(".")
+    if ref is not None:
+        click.echo(f"mig-lint: this branch has merged {ref}: moving its migrations above {ref}'s, leaving {ref}'s "
+                   "files as they are there (--base names another branch)", err=True)
+    return ref
 
 
 def _default_base() -> str | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mig_lint.cli import main
+from mig_lint.sources.git import merged_base
 from tests.conftest import write_tree
 from tests.rebase_test import ENV_PY
 
@@ -151,6 +152,14 @@ def _merged(git, in_tmp, capsys):
     _commit(git, "fixed")
 
 
+def _merged_plain_fix(git, in_tmp, capsys):
+    """`git merge main`, then `mig-lint fix` with no arguments: the merged main is the base."""
+    git("merge", "-q", "-X", "ours", "--no-edit", "main")
+    assert main(["fix"]) == 1
+    assert "mig-lint: this branch has merged main: moving its migrations above main's" in capsys.readouterr().err
+    _commit(git, "fixed")
+
+
 def _stopped_merge(git, in_tmp, capsys):
     _stops(git, "merge", "-q", "--no-edit", "main")
     assert main(["fix"]) == 1
@@ -173,7 +182,7 @@ def _stopped_cherry_pick(git, in_tmp, capsys):
 
 
 STATES: dict[str, Callable[..., None]] = {
-    "not-merged": _not_merged, "merged": _merged, "stopped-merge": _stopped_merge,
+    "not-merged": _not_merged, "merged": _merged, "merged-plain-fix": _merged_plain_fix, "stopped-merge": _stopped_merge,
     "stopped-rebase": _stopped_rebase, "stopped-cherry-pick": _stopped_cherry_pick,
 }
 
@@ -262,3 +271,48 @@ def test_a_hint_printed_in_a_subfolder_runs_there(git, in_tmp, capsys, monkeypat
     assert capsys.readouterr().out.startswith("changed db/versions/xc.py:4: Revises: xb -> xd\n")
     assert main(["check", "--base", "main", "--select", "ML1,ML5"]) == 0
     assert (in_tmp / "one/db/versions/c.py").read_text() == _script("c", "b")
+
+
+def _branches(git, in_tmp):
+    """main has one commit more than where feature (one commit of its own) left it."""
+    write_tree(in_tmp, {"a.txt": "a\n"})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"f.txt": "f\n"})
+    _commit(git, "feature")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"m.txt": "m\n"})
+    _commit(git, "main")
+    git("checkout", "-q", "feature")
+
+
+def test_merged_base_is_the_branch_merged_in(git, in_tmp):
+    _branches(git, in_tmp)
+    assert merged_base(".") is None  # main moved on since: not merged
+    git("merge", "-q", "--no-edit", "main")
+    assert merged_base(".") == "main"
+    git("checkout", "-q", "main")
+    assert merged_base(".") is None  # on main itself (and no master)
+
+
+def test_merged_base_skips_the_branchs_own_upstream(git, in_tmp, tmp_path_factory):
+    _branches(git, in_tmp)
+    remote = tmp_path_factory.mktemp("remote")
+    git("init", "-q", "--bare", str(remote))
+    git("remote", "add", "origin", str(remote))
+    git("push", "-q", "-u", "origin", "feature")
+    git("merge", "-q", "--no-edit", "main")
+    assert git("rev-parse", "--abbrev-ref", "@{upstream}").strip() == "origin/feature"
+    assert merged_base(".") == "main"  # origin/feature is the branch's own copy; no origin/HEAD
+
+
+def test_merged_base_skips_a_base_at_head_and_a_detached_head(git, in_tmp):
+    _branches(git, in_tmp)
+    git("checkout", "-q", "-b", "fresh", "main")
+    assert merged_base(".") is None  # main is HEAD itself, and there is no master
+    git("checkout", "-q", "--detach", "feature")
+    assert merged_base(".") is None
+
+
+def test_merged_base_outside_git(in_tmp):
+    assert merged_base(".") is None

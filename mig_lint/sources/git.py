@@ -89,6 +89,37 @@ def default_base(start: str) -> str | None:
     return None
 
 
+def merged_base(start: str) -> str | None:
+    """The first of `default_base`'s branches that HEAD has merged (an ancestor of HEAD), else None.
+
+    An upstream of the same name (`origin/feature` of `feature`, the branch's own pushed
+    copy) is not one, nor a branch whose commit HEAD is.
+    """
+    try:
+        current = run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
+        head = run_git(start, "rev-parse", "HEAD").decode().strip()
+    except GitError:
+        return None
+    for ref in ("@{upstream}", "origin/HEAD", "main", "master"):
+        try:
+            name = run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
+            commit = run_git(start, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+        except GitError:
+            continue
+        if name != current and name.split("/", 1)[-1] != current and commit != head and _is_ancestor(
+                start, commit, head):
+            return name
+    return None
+
+
+def _is_ancestor(start: str, commit: str, head: str) -> bool:
+    try:
+        run_git(start, "merge-base", "--is-ancestor", commit, head)
+    except GitError:
+        return False
+    return True
+
+
 def resolve_base(root: str, ref: str) -> tuple[str, str]:
     """(merge-base of REF and HEAD, REF's commit), or GitError naming the fetch to run."""
     try:
