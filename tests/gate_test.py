@@ -112,7 +112,8 @@ def test_migrate_number_below_the_base_latest(git, in_tmp, capsys):
     git("checkout", "-q", "feature")
     _commit(git, in_tmp, {"repo/versions/048_mine.py": UP, "repo/versions/049_more.py": UP}, "mine")
     code, findings = _gate(capsys, "--base", "main")
-    assert findings == [("ML302", "repo/versions/048_mine.py", 1), ("ML502", "repo/versions/048_mine.py", 1)]
+    # 047 is missing only until main merges (ML302 is not reported); 048 is main's already
+    assert findings == [("ML502", "repo/versions/048_mine.py", 1)]
 
 
 def test_tree_new_on_this_branch(git, in_tmp, capsys):
@@ -205,7 +206,7 @@ def test_edited_merged_sql_script(git, in_tmp, capsys):
     _commit(git, in_tmp, {**MIGRATE, "repo/versions/046_b_sqlite_upgrade.sql": "SELECT 1;\n"}, "base")
     git("checkout", "-q", "-b", "feature")
     _commit(git, in_tmp, {"repo/versions/046_b_sqlite_upgrade.sql": "SELECT 2;\n"}, "edit the sql")
-    assert _gate(capsys, "--base", "main") == (1, [("ML503", "repo/versions/046_b.py", 1)])
+    assert _gate(capsys, "--base", "main") == (1, [("ML503", "repo/versions/046_b_sqlite_upgrade.sql", 1)])
 
 
 def test_absolute_tree_path(forked, in_tmp, capsys):

@@ -28,7 +28,7 @@ def _run(in_tmp, capsys, files, cfg=CFG):
     (
         pytest.param({"216_a.py": UP, "217_b.py": UP}, [], id="clean-from-216"),
         pytest.param({"046_a.py": UP, "047_b.py": UP, "047_c.py": UP}, [("ML301", "047_c.py", 1)], id="collision"),
-        pytest.param({"047_a.py": UP, "0047_b.py": UP}, [("ML301", "047_a.py", 1)], id="collision-leading-zero"),
+        pytest.param({"047_a.py": UP, "0047_b.py": UP}, [("ML301", "0047_b.py", 1)], id="collision-leading-zero"),
         pytest.param({"046_a.py": UP, "049_b.py": UP}, [("ML302", "049_b.py", 1)], id="gap"),
         pytest.param({"046_a.py": UP, "047_upgrade.sql": ""}, [("ML303", "047_upgrade.sql", 1)], id="sql-name-too-short"),
         pytest.param({"046_a.py": UP, "047_x_sqlite_apply.sql": ""}, [("ML303", "047_x_sqlite_apply.sql", 1)], id="sql-bad-operation"),

@@ -24,11 +24,12 @@ from mig_lint.fix.edits import FileChange
 from mig_lint.fix.edits import plan_changes
 from mig_lint.fix.plan import plan_fixes
 from mig_lint.fix.rebase import onto_base
-from mig_lint.fix.renumber import BaseText
 from mig_lint.fix.renumber import git_base_text
+from mig_lint.fix.renumber import needed
 from mig_lint.fix.renumber import Rename
-from mig_lint.fix.renumber import renames_onto
 from mig_lint.fix.renumber import renumber_changes
+from mig_lint.fix.renumber import Renumbering
+from mig_lint.fix.renumber import renumbering_onto
 from mig_lint.model import SLOTS
 from mig_lint.sources.overlay import OverlayFiles
 
@@ -48,8 +49,7 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
     base_branches = load_base_branches(base, specs, graphs, project_roots(config))
     edits: list[Edit] = []
     changes: list[FileChange] = []
-    renames: list[Rename] = []
-    base_text: BaseText | None = None
+    renumberings: list[Renumbering] = []
     for graph in graphs:
         base_branch = base_branches[graph.tree.path]
         if base_branch.target is None:  # a tree the base branch does not have: nothing to move above
@@ -57,13 +57,12 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
         if graph.tree.format == "alembic":
             edits.extend(onto_base(graph, base_branch))
             continue
-        moved = renames_onto(graph, base_branch.target)
-        if moved:
-            base_text = base_text or git_base_text(base)
-            changes.extend(renumber_changes(graph, moved, config, base_text)[0])
-            renames.extend(moved)
+        renumberings.append(renumbering_onto(graph, base_branch))
+    renumberings = [plan for plan in renumberings if needed(plan)]
+    if renumberings:
+        changes = renumber_changes(renumberings, config, git_base_text(base))[0]
     every = sorted(plan_changes(edits) + changes, key=lambda change: change.path)
-    return Moves(tuple(every), tuple(renames))
+    return Moves(tuple(every), tuple(rename for plan in renumberings for rename in plan.renames))
 
 
 def plan_fix(paths: Sequence[str], config: Config, base: str | None) -> Moves:
