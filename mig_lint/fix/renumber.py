@@ -259,8 +259,8 @@ def needed(plan: Renumbering) -> bool:
 def renumber_changes(
     plans: Sequence[Renumbering], config: Config, base_text: BaseText | None = None
 ) -> tuple[list[FileChange], set[int]]:
-    """The edits of the renumberings (tests, versions.json) as file changes, and the old
-    numbers whose test names were left alone because another version keeps them."""
+    """The edits of the renumberings (tests, versions.json) as file changes, and (without a
+    base branch) the old numbers whose test names were left alone because another version keeps them."""
     renames = [rename for plan in plans for rename in plan.renames]
     kept = {number for plan in plans for number in kept_numbers(plan.graph, plan.renames)}
     changes = plan_changes(test_edits(config, renames, kept, base_text))
@@ -270,7 +270,7 @@ def renumber_changes(
             changes.append(FileChange(listing[0], current_bytes(listing[0]), listing[1].encode(),
                                       (f"{listing[0]}: {'new numbers' if plan.renames else 'conflict resolved'}",)))
     changes.sort(key=lambda change: change.path)
-    return changes, set() if base_text else kept
+    return changes, kept if config.tests and base_text is None else set()
 
 
 def git_base_text(base: str) -> BaseText:
