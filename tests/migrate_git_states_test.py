@@ -293,3 +293,16 @@ def test_inside_a_stopped_merge_or_rebase(git, in_tmp, capsys, repos, stop, vari
         _keep_both_sides(in_tmp, SHARED_TEST)
     _continue(git, stop)
     _assert_repaired(git, in_tmp, repos, listing, shared_test)
+
+
+def test_hint_printed_in_a_subfolder_works_there(git, in_tmp, capsys, monkeypatch):
+    """Run from db/api: the findings, their hint and the renumbering all see that repository only."""
+    api = TWO[1]
+    _forked(git, in_tmp, TWO, True, False)
+    monkeypatch.chdir(in_tmp / "db" / "api")
+    out = _repair_by_hint(capsys)
+    assert out.splitlines()[-1] == "renamed migrate_repo/versions/012_mine2.py -> migrate_repo/versions/014_mine2.py"
+    assert "tests/test_a_mine.py: _check_011 -> _check_013" in out
+    assert main(["check", "--base", "main"]) == 0
+    assert (in_tmp / api.mine_test).read_text().startswith("def _check_013(self):")
+    assert (in_tmp / TWO[0].version(1, "_mine.py")).exists()  # the other repository is left as it was

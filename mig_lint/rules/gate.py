@@ -109,7 +109,9 @@ def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
     latest is skipped by every database that is already past it.
 
     Fix: `mig-lint renumber --base REF` moves the change's versions above the base
-    branch's latest (their `.sql` scripts, versions.json and tests with them).
+    branch's latest and the working tree's other versions (their `.sql` scripts,
+    versions.json and tests with them), before or after merging REF. The two sides are
+    matched by file: the change's own new file is the one reported.
 
     Example: `main` gained `047_x.py` while the change adds `047_y.py`.
     """

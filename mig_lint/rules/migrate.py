@@ -78,7 +78,7 @@ def number_collision(ctx: RuleContext) -> Iterator[Hit]:
     take the next number and both merge.
 
     Fix: renumber the newer script (and its `.sql` scripts and tests) to the next free
-    number.
+    number: `mig-lint renumber` (with `--base REF`, the branch's own script moves).
 
     Example: `047_add_x.py` and `047_add_y.py`.
     """
@@ -149,6 +149,7 @@ def numbering_gap(ctx: RuleContext) -> Iterator[Hit]:
 
     Fix: restore the missing version, or add a placeholder (`def upgrade(migrate_engine): pass`).
     The JSON report's `gaps` lists the first 10,000 missing numbers; the findings name every run.
+    With `--base REF`, a gap that REF's versions fill when the branch merges is not reported.
 
     Example: `046_a.py`, `048_b.py` and no 047.
     """
