@@ -86,23 +86,23 @@ def plan_renames(graph: Graph, moved: Sequence[tuple[MigrateEntry, int]]) -> tup
 def renumbering_of_collisions(graph: Graph) -> Renumbering:
     """Without a base branch: every `.py` after the first of a version moves to the next free number.
 
-    A `.sql` script goes with the `.py` whose description it carries; one that carries
-    none of the moved ones' stays with the version that keeps the number, and the
-    notes say so when it names no script at all.
+    Each other file of the version goes with the first `.py` whose description it
+    carries; one that carries none stays with the version that keeps the number, and
+    the notes say so.
     """
-    moved: list[tuple[MigrateEntry, int]] = []
+    new_numbers = dict(collision_moves(graph.tree))
+    moved = list(new_numbers.items())
     notes = []
-    for python, new in collision_moves(graph.tree):
-        moved.append((python, new))
-        scripts = [e for e in graph.tree.entries if e.number == python.number and e.kind != "py"]
-        moved.extend((e, new) for e in scripts if description(e) == description(python))
-    grouped = by_number(graph.tree)
-    for number in sorted({python.number for python, _new in moved}):
-        named = {description(e) for e in grouped[number] if e.kind == "py"}
-        keeper = version_pythons(graph.tree, number)[0]
-        for entry in grouped[number]:
-            if entry.kind != "py" and description(entry) not in named:
-                notes.append(f"{entry.path} names no script of version {number}: it stays with {keeper.name}")
+    for number in sorted({python.number for python in new_numbers}):
+        pythons = version_pythons(graph.tree, number)
+        for entry in by_number(graph.tree)[number]:
+            if entry.kind == "py":
+                continue
+            owner = next((p for p in pythons if description(p) == description(entry)), None)
+            if owner is None:
+                notes.append(f"{entry.path} names no script of version {number}: it stays with {pythons[0].name}")
+            elif owner in new_numbers:
+                moved.append((entry, new_numbers[owner]))
     return Renumbering(graph, plan_renames(graph, moved), tuple(notes))
 
 
