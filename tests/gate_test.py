@@ -283,3 +283,10 @@ def test_edited_file_of_a_repository_the_base_branch_removed(git, in_tmp, capsys
     git("commit", "-q", "-m", "no more migrate")
     git("checkout", "-q", "feature")
     assert _gate(capsys, "--base", "main") == (1, [("ML503", "repo/versions/046_b.py", 1)])
+
+
+def test_sql_script_added_to_a_merged_version(git, in_tmp, capsys):
+    _commit(git, in_tmp, MIGRATE, "base")
+    git("checkout", "-q", "-b", "feature")
+    _commit(git, in_tmp, {"repo/versions/046_b_sqlite_upgrade.sql": "SELECT 1;\n"}, "add to 046")
+    assert _gate(capsys, "--base", "main") == (1, [("ML503", "repo/versions/046_b_sqlite_upgrade.sql", 1)])

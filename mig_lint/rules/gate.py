@@ -137,7 +137,8 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     """A migration already on the base branch was changed.
 
     Why: databases that ran the merged version never run the edited one; the schema of
-    an upgraded database then differs from a fresh one.
+    an upgraded database then differs from a fresh one. In a migrate repository each file
+    is compared by name, and a `.sql` script added to a merged version is an edit too.
 
     Fix: revert the edit and write a new migration that makes the change.
 
@@ -148,11 +149,7 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
         return
     base_branch, base = merged
     if ctx.tree.format == "migrate":
-        for entry in sorted((e for e in ctx.tree.entries if e.path in base_branch.edited), key=lambda e: e.path):
-            yield Hit(entry.path, 1, f"{entry.name} (version {entry.number}) is merged on {base_branch.ref} "
-                      "and was edited here",
-                      hint=f"restore it (`git checkout {base_branch.ref} -- {entry.path}`) and add a new migration",
-                      revision=str(entry.number))
+        yield from _edited_merged_versions(ctx.tree, base_branch, base)
         return
     for revision_id in sorted(base_branch.changed):
         revision = ctx.graph.revisions[revision_id]
@@ -161,6 +158,22 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(revision.path, 1, f"{revision_id} is merged on {base_branch.ref} and was edited here",
                   hint=f"restore it (`git checkout {base_branch.ref} -- {revision.path}`) and add a new migration",
                   revision=revision_id)
+
+
+def _edited_merged_versions(tree: Tree, base_branch: BaseBranch, base: Graph) -> Iterator[Hit]:
+    """A merged file changed, or a file added to a merged version that is not this branch's own."""
+    for entry in sorted((e for e in tree.entries if e.path in base_branch.edited), key=lambda e: e.path):
+        yield Hit(entry.path, 1, f"{entry.name} (version {entry.number}) is merged on {base_branch.ref} "
+                  "and was edited here",
+                  hint=f"restore it (`git checkout {base_branch.ref} -- {entry.path}`) and add a new migration",
+                  revision=str(entry.number))
+    merged = {e.number for e in base.tree.entries}
+    mine = branch_numbers(tree, base_branch)
+    for entry in new_files(tree, base_branch):
+        if entry.number in merged and entry.kind != "py" and entry.number not in mine:
+            yield Hit(entry.path, 1, f"{entry.name} is new in version {entry.number}, which is merged on "
+                      f"{base_branch.ref}: databases past {entry.number} never run it",
+                      hint="move it to a new version", revision=str(entry.number))
 
 
 @rule("ML504", "removed-merged-migration", "error")
