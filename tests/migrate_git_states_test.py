@@ -249,11 +249,28 @@ def test_branch_not_merged_yet(git, in_tmp, capsys, repos, variant, action):
     _assert_repaired(git, in_tmp, repos, listing, shared_test)
 
 
+def _merge_by_hand(git, root, repos, listing, shared_test):
+    """`git merge main`, its conflicts resolved as a user would (both sides kept), committed."""
+    try:
+        git("merge", "-q", "--no-edit", "main")
+    except subprocess.CalledProcessError:
+        for repo in repos:
+            if listing:
+                versions = root / repo.path / "versions"
+                (versions / "versions.json").write_text(_listing(*sorted(
+                    p.name for p in versions.iterdir() if p.name[:3].isdigit())))
+        if shared_test:
+            _keep_both_sides(root, SHARED_TEST)
+        _commit(git, "merge main")
+
+
 @pytest.mark.parametrize("action", ["hint", "fix --base"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("repos", [ONE, TWO], ids=["one-repository", "two-repositories"])
-def test_after_a_clean_merge(git, in_tmp, capsys, repos, action):
-    _forked(git, in_tmp, repos, False, False)
-    git("merge", "-q", "--no-edit", "main")
+def test_after_merging_main(git, in_tmp, capsys, repos, variant, action):
+    listing, shared_test = VARIANTS[variant]
+    _forked(git, in_tmp, repos, listing, shared_test)
+    _merge_by_hand(git, in_tmp, repos, listing, shared_test)
     assert main(["check", "--base", "main", "--format", "json"]) == 1
     findings = sorted((f["code"], f["path"]) for f in json.loads(capsys.readouterr().out)["findings"]
                       if f["code"] != "ML403")
@@ -263,7 +280,7 @@ def test_after_a_clean_merge(git, in_tmp, capsys, repos, action):
                                                                                                    (2, "_mine2.py"))]
     assert findings == sorted(expected)
     _repair(action, capsys)
-    _assert_repaired(git, in_tmp, repos, False, False)
+    _assert_repaired(git, in_tmp, repos, listing, shared_test)
 
 
 def _continue(git, stop):
