@@ -323,3 +323,19 @@ def test_hint_printed_in_a_subfolder_works_there(git, in_tmp, capsys, monkeypatc
     assert main(["check", "--base", "main"]) == 0
     assert (in_tmp / api.mine_test).read_text().startswith("def _check_013(self):")
     assert (in_tmp / TWO[0].version(1, "_mine.py")).exists()  # the other repository is left as it was
+
+
+def test_rebase_goes_on_after_the_renumbered_commit(git, in_tmp, capsys):
+    """A later commit of the branch that edits its version lands on the renumbered file."""
+    repo = ONE[0]
+    _forked(git, in_tmp, ONE, True, False)
+    write_tree(in_tmp, {repo.version(2, "_mine2.py"): _script("t_m_mine2") + "# reviewed\n"})
+    _commit(git, "review")
+    _stops(git, "rebase", "main")
+    assert main(["fix"]) == 1
+    capsys.readouterr()
+    _continue(git, "rebase")
+    assert "fatal" not in git("status")
+    assert (in_tmp / repo.version(4, "_mine2.py")).read_text().endswith("# reviewed\n")
+    assert not (in_tmp / repo.version(2, "_mine2.py")).exists()
+    _assert_repaired(git, in_tmp, ONE, True, False)
