@@ -225,6 +225,7 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
         if not planned:
             apply_renames(plan.renames)
         _echo_renames(plan.renames, set(), planned)
+        click.echo("".join(f"{note}\n" for note in plan.notes), nl=False)
         changed = bool(plan.changes or plan.renames)
         if planned:
             return 1 if changed else 0
@@ -284,12 +285,12 @@ def renumber(base: str | None, path: str | None, config_file: str | None, diff: 
         base = base or _stopped_base()
         plans = plan_renumber(base, path, config)
         renames = [rename for plan in plans for rename in plan.renames]
-        changes, kept = renumber_changes(plans, config, git_base_text(base) if base and plans else None)
+        changes, kept, notes = renumber_changes(plans, config, git_base_text(base) if base and plans else None)
         _show_or_write(changes, diff, dry_run)
         if not (diff or dry_run):
             apply_renames(renames)
         _echo_renames(renames, kept, diff or dry_run)
-        click.echo("".join(f"{note}\n" for plan in plans for note in plan.notes), nl=False)
+        click.echo("".join(f"{note}\n" for note in [*notes, *(n for plan in plans for n in plan.notes)]), nl=False)
     except (DiscoveryError, GitError, RenumberError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
     return 1 if renames or changes else 0

@@ -237,3 +237,25 @@ def test_broken_versions_json_is_left_alone(in_tmp, capsys):
                         "repo/versions/versions.json": "{"})
     assert main(["renumber"]) == 1
     assert (in_tmp / "repo/versions/versions.json").read_text() == "{"
+
+
+def test_one_number_moving_apart_in_two_repositories(git, in_tmp, capsys):
+    """_check_002 cannot say which repository's 002 it tests: it is left alone, and the output says so."""
+    write_tree(in_tmp, {"one/migrate.cfg": CFG, "one/versions/001_a.py": UP, "two/migrate.cfg": CFG,
+                        "two/versions/001_a.py": UP, "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["t/*.py"]\n'})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"one/versions/002_b.py": UP + "# b\n", "two/versions/002_b.py": UP + "# b\n",
+                        "t/test_x.py": "def _check_002(self): pass\n"})
+    _commit(git, "mine")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"one/versions/002_t.py": UP, "one/versions/003_t.py": UP, "two/versions/002_t.py": UP})
+    _commit(git, "theirs")
+    git("checkout", "-q", "feature")
+    note = "tests that name version 2 are left as they are: it becomes 3 or 4 in different repositories"
+    assert main(["fix", "--base", "main", "--dry-run"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == note
+    assert main(["renumber", "--base", "main"]) == 1
+    assert capsys.readouterr().out.splitlines() == ["renamed one/versions/002_b.py -> one/versions/004_b.py",
+                                                    "renamed two/versions/002_b.py -> two/versions/003_b.py", note]
+    assert (in_tmp / "t/test_x.py").read_text() == "def _check_002(self): pass\n"

@@ -40,6 +40,7 @@ class Moves:
 
     changes: tuple[FileChange, ...]
     renames: tuple[Rename, ...]
+    notes: tuple[str, ...] = ()
 
 
 def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
@@ -59,10 +60,11 @@ def plan_moves(paths: Sequence[str], config: Config, base: str) -> Moves:
             continue
         renumberings.append(renumbering_onto(graph, base_branch))
     renumberings = [plan for plan in renumberings if needed(plan)]
+    notes: list[str] = []
     if renumberings:
-        changes = renumber_changes(renumberings, config, git_base_text(base))[0]
+        changes, _kept, notes = renumber_changes(renumberings, config, git_base_text(base))
     every = sorted(plan_changes(edits) + changes, key=lambda change: change.path)
-    return Moves(tuple(every), tuple(rename for plan in renumberings for rename in plan.renames))
+    return Moves(tuple(every), tuple(rename for plan in renumberings for rename in plan.renames), tuple(notes))
 
 
 def plan_fix(paths: Sequence[str], config: Config, base: str | None) -> Moves:
@@ -71,7 +73,7 @@ def plan_fix(paths: Sequence[str], config: Config, base: str | None) -> Moves:
     overlay = OverlayFiles({c.path: c.after for c in moves.changes}, {r.source: r.target for r in moves.renames})
     graphs = read_graphs(discover_trees(paths, config), config, use_cache=False, files=overlay)
     fixes = plan_fixes(graphs, config, functools.partial(current_bytes, files=overlay))
-    return Moves(_combined(moves.changes, fixes), moves.renames)
+    return Moves(_combined(moves.changes, fixes), moves.renames, moves.notes)
 
 
 def _combined(first: Sequence[FileChange], then: Sequence[FileChange]) -> tuple[FileChange, ...]:

@@ -258,19 +258,26 @@ def needed(plan: Renumbering) -> bool:
 
 def renumber_changes(
     plans: Sequence[Renumbering], config: Config, base_text: BaseText | None = None
-) -> tuple[list[FileChange], set[int]]:
-    """The edits of the renumberings (tests, versions.json) as file changes, and (without a
-    base branch) the old numbers whose test names were left alone because another version keeps them."""
+) -> tuple[list[FileChange], set[int], list[str]]:
+    """The edits of the renumberings (tests, versions.json) as file changes; (without a base
+    branch) the old numbers whose test names were left alone because another version keeps
+    them; and what the output must say about test names left alone for another reason."""
     renames = [rename for plan in plans for rename in plan.renames]
     kept = {number for plan in plans for number in kept_numbers(plan.graph, plan.renames)}
-    changes = plan_changes(test_edits(config, renames, kept, base_text))
+    targets: dict[int, set[int]] = {}
+    for rename in renames:
+        targets.setdefault(rename.old, set()).add(rename.new)
+    split = {old for old, news in targets.items() if len(news) > 1}
+    notes = [f"tests that name version {old} are left as they are: it becomes "
+             f"{' or '.join(map(str, sorted(targets[old])))} in different repositories" for old in sorted(split)]
+    changes = plan_changes(test_edits(config, [r for r in renames if r.old not in split], kept, base_text))
     for plan in plans:
         listing = versions_json_text(plan.graph, plan.renames)
         if listing is not None and listing[1].encode() != current_bytes(listing[0]):
             changes.append(FileChange(listing[0], current_bytes(listing[0]), listing[1].encode(),
                                       (f"{listing[0]}: {'new numbers' if plan.renames else 'conflict resolved'}",)))
     changes.sort(key=lambda change: change.path)
-    return changes, kept if config.tests and base_text is None else set()
+    return changes, kept - split if config.tests and base_text is None else set(), notes if config.tests else []
 
 
 def git_base_text(base: str) -> BaseText:
