@@ -10,6 +10,8 @@ from mig_lint.model import MigrateEntry
 from mig_lint.model import Tree
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
+from mig_lint.rules.gate import branch_numbers
+from mig_lint.rules.gate import new_files
 
 # The `engine.name` values migrate compares SQL script dialects with.
 KNOWN_DIALECTS = frozenset(
@@ -82,9 +84,6 @@ def number_collision(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `047_add_x.py` and `047_add_y.py`.
     """
-    from mig_lint.rules.gate import branch_numbers
-    from mig_lint.rules.gate import new_files
-
     base_branch = ctx.base_branch
     moving = branch_numbers(ctx.tree, base_branch) if base_branch else {}
     added = {e.path for e in new_files(ctx.tree, base_branch)} if base_branch else set()
