@@ -26,12 +26,18 @@ from mig_lint.sources.syntax import SyntaxCache
 
 @dataclass(frozen=True, **SLOTS)
 class BaseBranch:
-    """One tree on the base branch; `changed` lists merged revisions whose files differ now."""
+    """One tree on the base branch; `changed` lists merged revisions whose files differ now.
+
+    For a migrate repository, `edited` and `removed` name the merged files (paths) that
+    this side changed or deleted: a file that `target` has as it is now was changed there.
+    """
 
     ref: str
     merge_base: Graph | None
     target: Graph | None
     changed: frozenset[str] = frozenset()
+    edited: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
 
 
 def load_base_branches(
@@ -50,10 +56,11 @@ def load_base_branches(
             base_graph = _graph_at(spec, roots, at_base, known)
             target_graph = base_graph if at_target is at_base else _graph_at(spec, roots, at_target, known)
             changed = _changed(graph, base_graph, at_base) if base_graph else frozenset()
+            edited, removed = _changed_files(graph, base_graph, target_graph, at_base, at_target)
         finally:
             at_base.close()
             at_target.close()
-        base_branches[graph.tree.path] = BaseBranch(ref, base_graph, target_graph, changed)
+        base_branches[graph.tree.path] = BaseBranch(ref, base_graph, target_graph, changed, edited, removed)
     return base_branches
 
 
@@ -81,6 +88,23 @@ def _changed(current: Graph, base: Graph, at_base: GitFiles) -> frozenset[str]:
     """Revisions on both sides whose files (names or contents) are not the same."""
     now, then = _contents(current, DISK), _contents(base, at_base)
     return frozenset(r for r in set(current.revisions) & set(base.revisions) if now.get(r) != then.get(r))
+
+
+def _changed_files(
+    current: Graph, base: Graph | None, target: Graph | None, at_base: GitFiles, at_target: GitFiles
+) -> tuple[frozenset[str], frozenset[str]]:
+    """A migrate repository's merged files that this side edited, and those it deleted."""
+    if base is None or current.tree.format != "migrate":
+        return frozenset(), frozenset()
+    now, then = _file_digests(current, DISK), _file_digests(base, at_base)
+    there = _file_digests(target, at_target) if target is not None else {}
+    edited = {path for path in now.keys() & then.keys() if now[path] not in (then[path], there.get(path))}
+    removed = {path for path in then.keys() - now.keys() if path in there}
+    return frozenset(edited), frozenset(removed)
+
+
+def _file_digests(graph: Graph, files: Files) -> dict[str, str]:
+    return {path: digest for files_of in _contents(graph, files).values() for path, digest in files_of}
 
 
 def _content_id(files: Files, path: str) -> str:

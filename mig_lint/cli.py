@@ -270,6 +270,7 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
         if not planned:
             apply_renames(plan.renames)
         _echo_renames(plan.renames, set(), planned)
+        click.echo("".join(f"{note}\n" for note in plan.notes), nl=False)
         changed = bool(plan.changes or plan.renames)
         if planned:
             return 1 if changed else 0
@@ -300,7 +301,7 @@ def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path:
     config = _config(config_file)
     try:
         if not (revisions or onto or base):
-            base = _stopped_base()
+            base = _stopped_base() or _merged_base()
         refusal_base = None if base or force or not revisions else _default_base()
         edits = plan_rebase(list(revisions), onto, base, path, config, force, refusal_base)
         changes = plan_changes(edits)
@@ -312,7 +313,7 @@ def rebase(revisions: tuple[str, ...], onto: str | None, base: str | None, path:
 
 @cli.command()
 @click.option("--base", metavar="REF", help="Move this branch's versions that REF already uses or is past.")
-@click.option("--path", "path", type=click.Path(), help="The migrate repository (default: the only one found).")
+@click.option("--path", "path", type=click.Path(), help="One migrate repository (default: every one that needs it).")
 @click.option("--config", "config_file", type=click.Path(), help="pyproject.toml or setup.cfg to read.")
 @click.option("--diff", is_flag=True, help="Print the renames and a unified diff, and write nothing.")
 @click.option("--dry-run", is_flag=True, help="List the renames and edits, and write nothing.")
@@ -327,16 +328,18 @@ def renumber(base: str | None, path: str | None, config_file: str | None, diff: 
 
     config = _config(config_file)
     try:
-        base = base or _stopped_base()
-        graph, renames = plan_renumber(base, path, config)
-        changes, kept = renumber_changes(graph, renames, config, git_base_text(base) if base and renames else None)
+        base = base or _stopped_base() or _merged_base()
+        plans = plan_renumber(base, path, config)
+        renames = [rename for plan in plans for rename in plan.renames]
+        changes, kept, notes = renumber_changes(plans, config, git_base_text(base) if base and plans else None)
         _show_or_write(changes, diff, dry_run)
         if not (diff or dry_run):
             apply_renames(renames)
         _echo_renames(renames, kept, diff or dry_run)
+        click.echo("".join(f"{note}\n" for note in [*notes, *(n for plan in plans for n in plan.notes)]), nl=False)
     except (DiscoveryError, GitError, RenumberError, EditError, OSError) as e:
         raise UsageProblem(str(e)) from None
-    return 1 if renames else 0
+    return 1 if renames or changes else 0
 
 
 def _echo_renames(renames: Sequence[Rename], kept: set[int], planned: bool) -> None:

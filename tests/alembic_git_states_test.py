@@ -160,6 +160,15 @@ def _merged_plain_fix(git, in_tmp, capsys):
     _commit(git, "fixed")
 
 
+def _merged_plain_rebase(git, in_tmp, capsys):
+    """`git merge main`, then `mig-lint rebase` with no arguments (the head files kept the feature's heads)."""
+    git("merge", "-q", "-X", "ours", "--no-edit", "main")
+    assert main(["rebase"]) == 1
+    assert "mig-lint: this branch has merged main" in capsys.readouterr().err
+    assert main(["fix"]) == 0
+    _commit(git, "fixed")
+
+
 def _stopped_merge(git, in_tmp, capsys):
     _stops(git, "merge", "-q", "--no-edit", "main")
     assert main(["fix"]) == 1
@@ -182,7 +191,8 @@ def _stopped_cherry_pick(git, in_tmp, capsys):
 
 
 STATES: dict[str, Callable[..., None]] = {
-    "not-merged": _not_merged, "merged": _merged, "merged-plain-fix": _merged_plain_fix, "stopped-merge": _stopped_merge,
+    "not-merged": _not_merged, "merged": _merged, "merged-plain-fix": _merged_plain_fix,
+    "merged-plain-rebase": _merged_plain_rebase, "stopped-merge": _stopped_merge,
     "stopped-rebase": _stopped_rebase, "stopped-cherry-pick": _stopped_cherry_pick,
 }
 

@@ -28,7 +28,7 @@ def _run(in_tmp, capsys, files, cfg=CFG):
     (
         pytest.param({"216_a.py": UP, "217_b.py": UP}, [], id="clean-from-216"),
         pytest.param({"046_a.py": UP, "047_b.py": UP, "047_c.py": UP}, [("ML301", "047_c.py", 1)], id="collision"),
-        pytest.param({"047_a.py": UP, "0047_b.py": UP}, [("ML301", "047_a.py", 1)], id="collision-leading-zero"),
+        pytest.param({"047_a.py": UP, "0047_b.py": UP}, [("ML301", "0047_b.py", 1)], id="collision-leading-zero"),
         pytest.param({"046_a.py": UP, "049_b.py": UP}, [("ML302", "049_b.py", 1)], id="gap"),
         pytest.param({"046_a.py": UP, "047_upgrade.sql": ""}, [("ML303", "047_upgrade.sql", 1)], id="sql-name-too-short"),
         pytest.param({"046_a.py": UP, "047_x_sqlite_apply.sql": ""}, [("ML303", "047_x_sqlite_apply.sql", 1)], id="sql-bad-operation"),
@@ -131,3 +131,27 @@ def test_gap_list_is_capped_across_runs(in_tmp, capsys):
     assert [f[0] for f in findings] == ["ML302", "ML302"]
     assert len(tree["gaps"]) == 10_000
     assert tree["gaps"][-1] == 9000 + 10_000 - 8998
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "expected"),
+    (
+        pytest.param("005_add_x.py", "py", "add_x", id="py"),
+        pytest.param("005.py", "py", "", id="py-without-description"),
+        pytest.param("005_copy", "py", "co", id="ends-in-py-without-a-dot"),
+        pytest.param("005_add_x_sqlite_upgrade.sql", "sql", "add_x", id="sql"),
+        pytest.param("005_sqlite_upgrade.sql", "sql", "", id="sql-without-description"),
+        pytest.param("005_add_x_mysql_UPGRADE.sql", "sql", "add_x", id="upper-case-operation"),
+        pytest.param("005_x_ibm_db_sa_upgrade.sql", "sql", "x", id="ibm_db_sa"),
+        pytest.param("005_ibm_db_sa_upgrade.sql", "sql", None, id="ibm_db_sa-without-description"),
+        pytest.param("005_upgrade.sql", "sql", None, id="too-few-parts"),
+        pytest.param("005_add_x_sqlite_downgrade.SQL", "other", "add_x", id="upper-case-extension"),
+        pytest.param("005_notes.txt", "other", None, id="other-file"),
+        pytest.param("005_old", "dir", None, id="folder"),
+    ),
+)
+def test_description_follows_migrates_grammar(name, kind, expected):
+    from mig_lint.model import MigrateEntry
+    from mig_lint.rules.migrate import description
+
+    assert description(MigrateEntry(name, name, 5, "005", kind)) == expected

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
 
 import pytest
 
@@ -101,12 +103,125 @@ def test_wide_numbers_keep_their_width(in_tmp, capsys):
     assert _names(in_tmp) == ["0046_a.py", "0047_b.py"]
 
 
-def test_several_repositories_need_a_path(in_tmp, capsys):
-    write_tree(in_tmp, {"one/migrate.cfg": CFG, "one/versions/001_a.py": UP,
-                        "two/migrate.cfg": CFG, "two/versions/001_a.py": UP})
-    assert main(["renumber"]) == 2
-    assert "2 migrate repositories found: name one with --path" in capsys.readouterr().err
-    assert main(["renumber", "--path", "one"]) == 0
+def test_every_repository_with_collisions_without_a_path(in_tmp, capsys):
+    write_tree(in_tmp, {"one/migrate.cfg": CFG, "one/versions/001_a.py": UP, "one/versions/001_b.py": UP,
+                        "two/migrate.cfg": CFG, "two/versions/001_a.py": UP, "two/versions/001_c.py": UP,
+                        "three/migrate.cfg": CFG, "three/versions/001_a.py": UP})
+    assert main(["renumber", "--path", "one", "--dry-run"]) == 1
+    assert capsys.readouterr().out == "rename one/versions/001_b.py -> one/versions/002_b.py\n"
+    assert main(["renumber"]) == 1
+    assert capsys.readouterr().out.splitlines() == ["renamed one/versions/001_b.py -> one/versions/002_b.py",
+                                                    "renamed two/versions/001_c.py -> two/versions/002_c.py"]
+    assert main(["renumber"]) == 0
+    write_tree(in_tmp, {"alembic/env.py": "", "alembic/versions/a.py": "revision = 'a'\ndown_revision = None\n"})
+    assert main(["renumber", "--path", "alembic"]) == 2
+    assert capsys.readouterr().err == "mig-lint: no migrate repository found in alembic\n"
+
+
+UPGRADE_WITH_MIGRATE = """\
+import sys
+from migrate.versioning import api
+url, repo = sys.argv[1:]
+api.version_control(url, repo)
+api.upgrade(url, repo)
+"""
+
+
+def test_sql_scripts_go_with_the_script_whose_description_they_carry(in_tmp, capsys):
+    """Without a base: b moves with its .sql scripts; the undescribed one stays with a, the version that keeps 5."""
+    table = "def upgrade(migrate_engine):\n    migrate_engine.execute('CREATE TABLE {} (id INTEGER)')\n"
+    write_tree(in_tmp, {
+        "repo/migrate.cfg": CFG, "repo/__init__.py": "", "repo/versions/__init__.py": "",
+        **{f"repo/versions/00{n}_v{n}.py": table.format(f"t_{n}") for n in range(1, 5)},
+        "repo/versions/005_a.py": table.format("t_a"), "repo/versions/005_b.py": table.format("t_b"),
+        "repo/versions/005_b_sqlite_upgrade.sql": "CREATE TABLE t_b_sql (id INTEGER);\n",
+        "repo/versions/005_b_ibm_db_sa_upgrade.sql": "SELECT 1;\n",
+        "repo/versions/005_b_mysql_UPGRADE.sql": "SELECT 1;\n",
+        "repo/versions/005_sqlite_upgrade.sql": "CREATE TABLE t_five_sql (id INTEGER);\n",
+        "repo/versions/005_c_sqlite_downgrade.sql": "SELECT 1;\n",
+        "repo/versions/005_a_sqlite_downgrade.sql": "SELECT 1;\n",  # a's: stays with a, nothing to say
+    })
+    assert main(["renumber"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "renamed repo/versions/005_b.py -> repo/versions/006_b.py",
+        "renamed repo/versions/005_b_ibm_db_sa_upgrade.sql -> repo/versions/006_b_ibm_db_sa_upgrade.sql",
+        "renamed repo/versions/005_b_mysql_UPGRADE.sql -> repo/versions/006_b_mysql_UPGRADE.sql",
+        "renamed repo/versions/005_b_sqlite_upgrade.sql -> repo/versions/006_b_sqlite_upgrade.sql",
+        "repo/versions/005_c_sqlite_downgrade.sql names no script of version 5: it stays with 005_a.py",
+        "repo/versions/005_sqlite_upgrade.sql names no script of version 5: it stays with 005_a.py",
+    ]
+    from tests.legacy_env import legacy_python
+
+    done = subprocess.run([legacy_python(), "-c", UPGRADE_WITH_MIGRATE, f"sqlite:///{in_tmp / 'app.db'}", "repo"],
+                          cwd=in_tmp, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(in_tmp / "app.db") as db:
+        tables = sorted(r[0] for r in db.execute("select name from sqlite_master where name like 't_%'"))
+    # 5 runs its undescribed SQLite script, 6 (b) its own: as before the collision, on SQLite
+    assert tables == ["t_1", "t_2", "t_3", "t_4", "t_b_sql", "t_five_sql"]
+
+
+def test_hint_of_a_collision_in_a_repository_new_on_the_branch(git, in_tmp, capsys):
+    write_tree(in_tmp, {"README": "x"})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/001_a.py": UP, "repo/versions/001_b.py": UP})
+    assert main(["check", "--base", "main", "--format", "json"]) == 1
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert (finding["code"], finding["hint"]) == ("ML301", "renumber 001_b.py to 2 (`mig-lint renumber` does)")
+    assert main(["renumber", "--base", "main"]) == 0
+    assert main(["renumber"]) == 1
+    assert _names(in_tmp) == ["001_a.py", "002_b.py"]
+
+
+def test_a_name_that_is_another_moved_files_old_name(git, in_tmp, capsys):
+    """047_x -> 048_x while 048_x -> 049_x: git mv takes the higher one first."""
+    write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/046_a.py": UP,
+                        "tests/test_m.py": b"\x00\x01", "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["tests/*.py"]\n'})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"repo/versions/047_x.py": UP + "# first\n", "repo/versions/048_x.py": UP + "# second\n",
+                        "tests/test_m.py": "def _check_047(self): pass\n"})
+    _commit(git, "mine")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"repo/versions/047_y.py": UP})
+    _commit(git, "theirs")
+    git("checkout", "-q", "feature")
+    assert main(["renumber", "--base", "main"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "changed tests/test_m.py: _check_047 -> _check_048",  # main's copy is binary: every line is the branch's
+        "renamed repo/versions/047_x.py -> repo/versions/048_x.py",
+        "renamed repo/versions/048_x.py -> repo/versions/049_x.py",
+    ]
+    assert _names(in_tmp) == ["046_a.py", "048_x.py", "049_x.py"]
+    versions = in_tmp / "repo/versions"
+    assert ((versions / "048_x.py").read_text(), (versions / "049_x.py").read_text()) == (UP + "# first\n",
+                                                                                        UP + "# second\n")
+    assert git("status", "--porcelain", "--", "repo/versions/047_x.py").startswith("D  ")  # staged by git mv
+
+
+def test_conflicted_versions_json_with_nothing_to_move(git, in_tmp, capsys):
+    write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/046_a.py": UP,
+                        "repo/versions/versions.json": '{"046": ["046_a.py"]}\n'})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"repo/versions/048_y.py": UP,
+                        "repo/versions/versions.json": '{"046": ["046_a.py"], "048": ["048_y.py"]}\n'})
+    _commit(git, "mine, above main's already")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"repo/versions/047_x.py": UP,
+                        "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py"]}\n'})
+    _commit(git, "theirs")
+    git("checkout", "-q", "feature")
+    with pytest.raises(subprocess.CalledProcessError):
+        git("merge", "-q", "--no-edit", "main")
+    assert main(["renumber"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "changed repo/versions/versions.json: conflict resolved\n"
+    assert "git merge in progress" in err
+    assert json.loads((in_tmp / "repo/versions/versions.json").read_text()) == {
+        "046": ["046_a.py"], "047": ["047_x.py"], "048": ["048_y.py"]}
+    assert main(["renumber"]) == 0
 
 
 def test_tree_new_on_the_branch(git, in_tmp, capsys):
@@ -122,3 +237,25 @@ def test_broken_versions_json_is_left_alone(in_tmp, capsys):
                         "repo/versions/versions.json": "{"})
     assert main(["renumber"]) == 1
     assert (in_tmp / "repo/versions/versions.json").read_text() == "{"
+
+
+def test_one_number_moving_apart_in_two_repositories(git, in_tmp, capsys):
+    """_check_002 cannot say which repository's 002 it tests: it is left alone, and the output says so."""
+    write_tree(in_tmp, {"one/migrate.cfg": CFG, "one/versions/001_a.py": UP, "two/migrate.cfg": CFG,
+                        "two/versions/001_a.py": UP, "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["t/*.py"]\n'})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"one/versions/002_b.py": UP + "# b\n", "two/versions/002_b.py": UP + "# b\n",
+                        "t/test_x.py": "def _check_002(self): pass\n"})
+    _commit(git, "mine")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {"one/versions/002_t.py": UP, "one/versions/003_t.py": UP, "two/versions/002_t.py": UP})
+    _commit(git, "theirs")
+    git("checkout", "-q", "feature")
+    note = "tests that name version 2 are left as they are: it becomes 3 or 4 in different repositories"
+    assert main(["fix", "--base", "main", "--dry-run"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == note
+    assert main(["renumber", "--base", "main"]) == 1
+    assert capsys.readouterr().out.splitlines() == ["renamed one/versions/002_b.py -> one/versions/004_b.py",
+                                                    "renamed two/versions/002_b.py -> two/versions/003_b.py", note]
+    assert (in_tmp / "t/test_x.py").read_text() == "def _check_002(self): pass\n"

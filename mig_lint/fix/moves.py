@@ -27,11 +27,12 @@ from mig_lint.fix.edits import plan_changes
 from mig_lint.fix.plan import plan_fixes
 from mig_lint.fix.rebase import onto_base
 from mig_lint.fix.rebase import RebaseError
-from mig_lint.fix.renumber import BaseText
 from mig_lint.fix.renumber import git_base_text
+from mig_lint.fix.renumber import needed
 from mig_lint.fix.renumber import Rename
-from mig_lint.fix.renumber import renames_onto
 from mig_lint.fix.renumber import renumber_changes
+from mig_lint.fix.renumber import Renumbering
+from mig_lint.fix.renumber import renumbering_onto
 from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
 from mig_lint.sources.overlay import OverlayFiles
@@ -45,6 +46,7 @@ class Moves:
     renames: tuple[Rename, ...]
     on_base: frozenset[str] = frozenset()  # files the base branch has: fix leaves them as they are there
     left: tuple[str, ...] = ()  # the fixes not made to those files
+    notes: tuple[str, ...] = ()  # what renumber says about test names it left alone
 
 
 def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None = None) -> Moves:
@@ -54,8 +56,7 @@ def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None
     base_branches = load_base_branches(base, specs, graphs, project_roots(config))
     edits: list[Edit] = []
     changes: list[FileChange] = []
-    renames: list[Rename] = []
-    base_text: BaseText | None = None
+    renumberings: list[Renumbering] = []
     on_base: set[str] = set()
     if onto is not None and not any(onto in g.revisions for g in graphs):
         raise RebaseError(f"--onto {onto}: no such revision in {', '.join(g.tree.path for g in graphs)}")
@@ -68,13 +69,14 @@ def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None
             here = onto if onto in graph.revisions else None
             edits.extend(onto_base(graph, base_branch, config.chain_labels(graph.labels), onto=here))
             continue
-        moved = renames_onto(graph, base_branch.target)
-        if moved:
-            base_text = base_text or git_base_text(base)
-            changes.extend(renumber_changes(graph, moved, config, base_text)[0])
-            renames.extend(moved)
+        renumberings.append(renumbering_onto(graph, base_branch))
+    renumberings = [plan for plan in renumberings if needed(plan)]
+    notes: list[str] = []
+    if renumberings:
+        changes, _kept, notes = renumber_changes(renumberings, config, git_base_text(base))
     every = sorted(plan_changes(edits) + changes, key=lambda change: change.path)
-    return Moves(tuple(every), tuple(renames), frozenset(on_base))
+    renames = tuple(rename for plan in renumberings for rename in plan.renames)
+    return Moves(tuple(every), renames, frozenset(on_base), notes=tuple(notes))
 
 
 def _paths_on_base(graph: Graph, base_branch: BaseBranch) -> Iterator[str]:
@@ -95,7 +97,7 @@ def plan_fix(paths: Sequence[str], config: Config, base: str | None, onto: str |
     overlay = OverlayFiles({c.path: c.after for c in moves.changes}, {r.source: r.target for r in moves.renames})
     graphs = read_graphs(discover_trees(paths, config), config, use_cache=False, files=overlay)
     fixes, left = plan_fixes(graphs, config, functools.partial(current_bytes, files=overlay), moves.on_base)
-    return Moves(_combined(moves.changes, fixes), moves.renames, moves.on_base, tuple(left))
+    return Moves(_combined(moves.changes, fixes), moves.renames, moves.on_base, tuple(left), moves.notes)
 
 
 def _combined(first: Sequence[FileChange], then: Sequence[FileChange]) -> tuple[FileChange, ...]:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING
 
 from mig_lint.check import discover_trees
 from mig_lint.check import project_roots
@@ -28,11 +28,19 @@ from mig_lint.fix.edits import plan_changes
 from mig_lint.graph import Graph
 from mig_lint.model import MigrateEntry
 from mig_lint.model import SLOTS
+from mig_lint.rules.gate import branch_numbers
+from mig_lint.rules.gate import new_files
 from mig_lint.rules.migrate import by_number
+from mig_lint.rules.migrate import collision_moves
+from mig_lint.rules.migrate import description
+from mig_lint.rules.migrate import version_pythons
 from mig_lint.sources.files import read_text
 from mig_lint.sources.git import GitError
 from mig_lint.sources.git import run_git
 from mig_lint.sources.paths import display_path
+
+if TYPE_CHECKING:
+    from mig_lint.base_branch import BaseBranch
 
 TEST_PREFIXES = ("_check_{version}", "_pre_upgrade_{version}", "_post_downgrade_{version}")
 
@@ -51,51 +59,58 @@ class Rename:
     new: int
 
 
-def plan_renames(graph: Graph, moved: Sequence[MigrateEntry], above: int) -> list[Rename]:
-    """Each moved version's files, numbered from `above + 1` in their current order."""
+@dataclass(frozen=True, **SLOTS)
+class Renumbering:
+    """One migrate repository's renames, and what the output must say about files that stay."""
+
+    graph: Graph
+    renames: tuple[Rename, ...]
+    notes: tuple[str, ...] = ()
+
+
+def plan_renames(graph: Graph, moved: Sequence[tuple[MigrateEntry, int]]) -> tuple[Rename, ...]:
+    """Each moved file renamed to its new number, keeping the width of its digits."""
     renames = []
-    numbers: dict[tuple[int, str], int] = {}
-    for entry in sorted(moved, key=lambda e: (e.number, _stem(e.name), e.name)):
-        key = (entry.number, _stem(entry.name))
-        numbers.setdefault(key, above + 1 + len(numbers))
-        new = numbers[key]
+    for entry, new in sorted(moved, key=lambda move: (move[1], move[0].name)):
         digits = str(new).zfill(max(3, len(entry.digits)))
         target = os.path.join(os.path.dirname(entry.path), digits + entry.name[len(entry.digits):])
         renames.append(Rename(entry.path, target, entry.number, new))
-    taken = {e.path for e in graph.tree.entries} - {r.source for r in renames}
-    clash = [r.target for r in renames if r.target in taken or os.path.exists(r.target)]
+    sources = {r.source for r in renames}
+    taken = {e.path for e in graph.tree.entries} - sources
+    clash = [r.target for r in renames if r.target not in sources and (r.target in taken or os.path.exists(r.target))]
     if clash:  # pragma: no cover (targets lie above every numbered name: only a race makes one exist)
         raise RenumberError(f"{', '.join(clash)} already exists; nothing was renamed")
-    return renames
+    return tuple(renames)
 
 
-def _stem(name: str) -> str:
-    """What ties a version's `.sql` scripts to its `.py`: the description after the number."""
-    rest = re.sub(r"^\d+_?", "", name)
-    rest = re.sub(r"(_[a-z0-9]+_(upgrade|downgrade))?\.(py|sql)$", "", rest)
-    return rest
+def renumbering_of_collisions(graph: Graph) -> Renumbering:
+    """Without a base branch: every `.py` after the first of a version moves to the next free number.
 
-
-def colliding_entries(graph: Graph) -> list[MigrateEntry]:
-    """Without a base branch: the files of every version after the first that shares a number."""
-    moved: list[MigrateEntry] = []
-    for entries in by_number(graph.tree).values():
-        scripts = sorted({_stem(e.name) for e in entries if e.kind == "py"})
-        moved.extend(e for e in entries if _stem(e.name) in scripts[1:])
-    return moved
-
-
-def new_entries(graph: Graph, base: Graph) -> list[MigrateEntry]:
-    """With a base branch: this branch's files from its first version that the base has reached.
-
-    That version collides with the base (or sits below its latest), and every version of
-    the branch above it must shift with it to keep their order.
+    Each other file of the version goes with the first `.py` whose description it
+    carries; one that carries none stays with the version that keeps the number, and
+    the notes say so.
     """
-    on_base = {e.path for e in base.tree.entries}
-    latest = max((e.number for e in base.tree.entries), default=0)
-    added = [e for e in graph.tree.entries if e.path not in on_base]
-    too_low = [e.number for e in added if e.number <= latest]
-    return [e for e in added if too_low and e.number >= min(too_low)]
+    new_numbers = dict(collision_moves(graph.tree))
+    moved = list(new_numbers.items())
+    notes = []
+    for number in sorted({python.number for python in new_numbers}):
+        pythons = version_pythons(graph.tree, number)
+        for entry in by_number(graph.tree)[number]:
+            if entry.kind == "py":
+                continue
+            owner = next((p for p in pythons if description(p) == description(entry)), None)
+            if owner is None:
+                notes.append(f"{entry.path} names no script of version {number}: it stays with {pythons[0].name}")
+            elif owner in new_numbers:
+                moved.append((entry, new_numbers[owner]))
+    return Renumbering(graph, plan_renames(graph, moved), tuple(notes))
+
+
+def renumbering_onto(graph: Graph, base_branch: BaseBranch) -> Renumbering:
+    """With a base branch: this branch's versions, every file of each, above the base branch's."""
+    numbers = branch_numbers(graph.tree, base_branch)
+    moved = [(e, numbers[e.number]) for e in new_files(graph.tree, base_branch) if e.number in numbers]
+    return Renumbering(graph, plan_renames(graph, moved))
 
 
 def kept_numbers(graph: Graph, renames: Sequence[Rename]) -> set[int]:
@@ -105,7 +120,7 @@ def kept_numbers(graph: Graph, renames: Sequence[Rename]) -> set[int]:
     return {r.old for r in renames} & remaining
 
 
-BaseText = Callable[[str], Optional[str]]
+BaseText = Callable[[str], Sequence[str]]
 
 
 def test_edits(
@@ -113,9 +128,10 @@ def test_edits(
 ) -> list[Edit]:
     """Rewrite the tests that name a moved version.
 
-    A number that another version keeps is rewritten only on the lines this branch
-    added, which `base_text` (a test file as the base branch has it) tells; without
-    it, such names are left alone.
+    With a base branch, only the names on the lines that this branch added move: lines
+    that neither the merge-base's nor the base branch's copy of the file has, which
+    `base_text` gives (none: the file is new here, and every line is this branch's).
+    Without one, a number that another version keeps is left alone.
     """
     patterns = set(TEST_PREFIXES) | set(config.tests.patterns if config.tests else ())
     paths = config.tests.paths if config.tests else ()
@@ -125,22 +141,24 @@ def test_edits(
         for path in sorted(glob.glob(os.path.join(config.root, pattern), recursive=True)):
             text = read_text(path)
             if isinstance(text, str):
-                base = base_text(path) if base_text else None
-                added = None if base is None else _added_spans(base, text)
+                added = None if base_text is None else _added_spans(base_text(path), text)
                 for old, edit in _name_edits(display_path(path), text, patterns, moves):
-                    if old not in kept or (added is not None and any(a <= edit.start < b for a, b in added)):
+                    if (old not in kept) if added is None else any(a <= edit.start < b for a, b in added):
                         edits.append(edit)
     return edits
 
 
-def _added_spans(base: str, text: str) -> list[tuple[int, int]]:
-    """The str offsets of the lines of `text` that `base` does not have."""
+def _added_spans(bases: Sequence[str], text: str) -> list[tuple[int, int]]:
+    """The str offsets of the lines of `text` that none of `bases` has."""
     lines = text.splitlines(keepends=True)
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
-    matcher = difflib.SequenceMatcher(None, base.splitlines(keepends=True), lines, autojunk=False)
-    return [(starts[j1], starts[j2]) for tag, _i1, _i2, j1, j2 in matcher.get_opcodes() if tag in ("insert", "replace")]
+    known: set[int] = set()
+    for base in bases:
+        matcher = difflib.SequenceMatcher(None, base.splitlines(keepends=True), lines, autojunk=False)
+        known.update(j + k for i, j, size in matcher.get_matching_blocks() for k in range(size))
+    return [(starts[n], starts[n + 1]) for n in range(len(lines)) if n not in known]
 
 
 def _name_edits(path: str, text: str, patterns: set[str], moves: set[tuple[int, int]]) -> list[tuple[int, Edit]]:
@@ -158,31 +176,51 @@ def _name_edits(path: str, text: str, patterns: set[str], moves: set[tuple[int, 
 
 
 def versions_json_text(graph: Graph, renames: Sequence[Rename]) -> tuple[str, str] | None:
-    """(path, new text) of versions.json with the moved files under their new numbers."""
+    """(path, new text) of versions.json with the moved files under their new numbers.
+
+    One that git left with conflict markers is written anew from the folder's scripts
+    as the renames leave them; any other that cannot be read is left alone.
+    """
     listing = graph.tree.versions_json
-    if listing is None or listing.problem:
+    if listing is None or listing.problem and not conflicted(listing.path):
         return None
-    by_name = {os.path.basename(r.source): r for r in renames}
+    renamed = {os.path.basename(r.source): os.path.basename(r.target) for r in renames}
+    if listing.problem:
+        names = sorted(renamed.get(e.name, e.name) for e in graph.tree.entries if e.kind in ("py", "sql"))
+        listed = [(_digits(name), name) for name in names]
+    else:
+        listed = [(_digits(renamed[name]) if name in renamed else key, renamed.get(name, name))
+                  for key, files, _line in listing.versions for name in files]
     result: dict[str, list[str]] = {}
-    for key, files, _line in listing.versions:
-        for name in files:
-            rename = by_name.get(name)
-            if rename is None:
-                result.setdefault(key, []).append(name)
-            else:
-                target = os.path.basename(rename.target)
-                result.setdefault(target.split("_", 1)[0].split(".", 1)[0], []).append(target)
+    for key, name in listed:
+        result.setdefault(key, []).append(name)
     ordered = dict(sorted(result.items(), key=lambda item: int(item[0])))
     return listing.path, json.dumps(ordered, indent=2) + "\n"
 
 
+def _digits(name: str) -> str:
+    return name[:len(name) - len(name.lstrip("0123456789"))]
+
+
+def conflicted(path: str) -> bool:
+    """Whether git left conflict markers in the file."""
+    text = read_text(path)
+    return isinstance(text, str) and re.search(r"^<<<<<<< .*\n(?:.*\n)*?=======\n", text, re.MULTILINE) is not None
+
+
 def apply_renames(renames: Sequence[Rename]) -> None:
-    """Rename the files: `git mv` for tracked files, a plain rename otherwise."""
-    for rename in renames:
-        if _tracked(rename.source):
-            run_git(".", "mv", rename.source, rename.target)  # GitError (exit 2) when git refuses
-        else:
-            os.rename(rename.source, rename.target)
+    """Rename the files (`git mv` for tracked files, a plain rename otherwise); a file whose
+    new name is another's old one goes after that one."""
+    pending = list(renames)
+    while pending:
+        sources = {r.source for r in pending}
+        ready = [r for r in pending if r.target not in sources] or pending[:1]
+        for rename in ready:
+            if _tracked(rename.source):
+                run_git(".", "mv", rename.source, rename.target)  # GitError (exit 2) when git refuses
+            else:
+                os.rename(rename.source, rename.target)
+            pending.remove(rename)
 
 
 def _tracked(path: str) -> bool:
@@ -193,61 +231,74 @@ def _tracked(path: str) -> bool:
     return True
 
 
-def plan_renumber(base: str | None, path: str | None, config: Config) -> tuple[Graph, list[Rename]]:
-    """Read the migrate tree (and the base branch), and decide which versions move where."""
+def plan_renumber(base: str | None, path: str | None, config: Config) -> list[Renumbering]:
+    """Read the migrate repositories (and the base branch); decide which versions move where.
+
+    Every repository that needs it is renumbered (the one --path names, if given).
+    """
     specs = [s for s in discover_trees([path] if path else [], config) if s.format == "migrate"]
-    if len(specs) != 1:
-        raise RenumberError(f"{len(specs)} migrate repositories found: name one with --path")
+    if not specs:
+        raise RenumberError(f"no migrate repository found{' in ' + path if path else ''}")
     graphs = read_graphs(specs, config, use_cache=False)
-    graph = graphs[0]
     if base:
         from mig_lint.base_branch import load_base_branches
 
-        target = load_base_branches(base, specs, graphs, project_roots(config))[graph.tree.path].target
-        return graph, renames_onto(graph, target)
-    return graph, _renames_of(graph, colliding_entries(graph))
+        base_branches = load_base_branches(base, specs, graphs, project_roots(config))
+        plans = [renumbering_onto(g, base_branches[g.tree.path]) for g in graphs]
+    else:
+        plans = [renumbering_of_collisions(g) for g in graphs]
+    return [plan for plan in plans if needed(plan)]
 
 
-def renames_onto(graph: Graph, base: Graph | None) -> list[Rename]:
-    """The renames that put this branch's versions above the base branch's (none if it has no such tree)."""
-    return _renames_of(graph, new_entries(graph, base) if base is not None else [])
-
-
-def _renames_of(graph: Graph, moved: Sequence[MigrateEntry]) -> list[Rename]:
-    staying = [e.number for e in graph.tree.entries if e not in moved]
-    return plan_renames(graph, moved, max(staying, default=0))
+def needed(plan: Renumbering) -> bool:
+    """Whether the plan renames a file, says something, or resolves a conflicted versions.json."""
+    listing = plan.graph.tree.versions_json
+    return bool(plan.renames or plan.notes or listing and listing.problem and conflicted(listing.path))
 
 
 def renumber_changes(
-    graph: Graph, renames: Sequence[Rename], config: Config, base_text: BaseText | None = None
-) -> tuple[list[FileChange], set[int]]:
-    """The edits of a renumbering (tests, versions.json) as file changes, and the old
-    numbers whose test names were left alone because another version keeps them."""
-    kept = kept_numbers(graph, renames)
-    changes = plan_changes(test_edits(config, renames, kept, base_text))
-    listing = versions_json_text(graph, renames)
-    if renames and listing is not None:
-        changes.append(FileChange(listing[0], current_bytes(listing[0]), listing[1].encode(),
-                                  (f"{listing[0]}: new numbers",)))
-        changes.sort(key=lambda change: change.path)
-    return changes, set() if base_text else kept
+    plans: Sequence[Renumbering], config: Config, base_text: BaseText | None = None
+) -> tuple[list[FileChange], set[int], list[str]]:
+    """The edits of the renumberings (tests, versions.json) as file changes; (without a base
+    branch) the old numbers whose test names were left alone because another version keeps
+    them; and what the output must say about test names left alone for another reason."""
+    renames = [rename for plan in plans for rename in plan.renames]
+    kept = {number for plan in plans for number in kept_numbers(plan.graph, plan.renames)}
+    targets: dict[int, set[int]] = {}
+    for rename in renames:
+        targets.setdefault(rename.old, set()).add(rename.new)
+    split = {old for old, news in targets.items() if len(news) > 1}
+    notes = [f"tests that name version {old} are left as they are: it becomes "
+             f"{' or '.join(map(str, sorted(targets[old])))} in different repositories" for old in sorted(split)]
+    changes = plan_changes(test_edits(config, [r for r in renames if r.old not in split], kept, base_text))
+    for plan in plans:
+        listing = versions_json_text(plan.graph, plan.renames)
+        if listing is not None and listing[1].encode() != current_bytes(listing[0]):
+            changes.append(FileChange(listing[0], current_bytes(listing[0]), listing[1].encode(),
+                                      (f"{listing[0]}: {'new numbers' if plan.renames else 'conflict resolved'}",)))
+    changes.sort(key=lambda change: change.path)
+    return changes, kept - split if config.tests and base_text is None else set(), notes if config.tests else []
 
 
 def git_base_text(base: str) -> BaseText:
-    """A file as the base branch REF has it (None when it has no such file)."""
+    """A file as the merge-base and the base branch REF have it (neither: an empty list)."""
     from mig_lint.sources.git import GitFiles
     from mig_lint.sources.git import repository_root
     from mig_lint.sources.git import resolve_base
 
     root = repository_root(".")
-    _merge_base, target = resolve_base(root, base)
+    commits = dict.fromkeys(resolve_base(root, base))
 
-    def text(path: str) -> str | None:
-        files = GitFiles(root, target, [os.path.dirname(os.path.abspath(path))])
-        try:
-            found = read_text(path, files) if files.isfile(path) else None
-        finally:
-            files.close()
-        return found if isinstance(found, str) else None
+    def texts(path: str) -> list[str]:
+        found = []
+        for commit in commits:
+            files = GitFiles(root, commit, [os.path.dirname(os.path.abspath(path))])
+            try:
+                text = read_text(path, files) if files.isfile(path) else None
+            finally:
+                files.close()
+            if isinstance(text, str):
+                found.append(text)
+        return found
 
-    return text
+    return texts

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from mig_lint.graph import Graph
 from mig_lint.model import Hit
+from mig_lint.model import MigrateEntry
+from mig_lint.model import Tree
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 
@@ -69,6 +71,35 @@ def not_on_base_head(ctx: RuleContext) -> Iterator[Hit]:
                       f"and Revises: {head})", revision=revision_id)
 
 
+def new_files(tree: Tree, base_branch: BaseBranch) -> list[MigrateEntry]:
+    """A migrate repository's files that neither the merge-base nor the base branch has."""
+    known = {e.path for side in (base_branch.merge_base, base_branch.target) if side for e in side.tree.entries}
+    return [e for e in tree.entries if e.path not in known]
+
+
+def branch_numbers(tree: Tree, base_branch: BaseBranch) -> dict[int, int]:
+    """The new number of each version of this branch that must move above the base branch's.
+
+    A version is this branch's when it brings a new `.py`, or only new files under a
+    number neither side of the base has. From the first such version that the base
+    branch uses or has passed, all of them move, in order, above both the base branch's
+    latest and every other version of the working tree.
+    """
+    target = base_branch.target
+    if target is None:
+        return {}
+    added = new_files(tree, base_branch)
+    on_base = {e.number for side in (base_branch.merge_base, target) if side for e in side.tree.entries}
+    mine = sorted({e.number for e in added if e.kind == "py" or e.number not in on_base})
+    latest = max((e.number for e in target.tree.entries), default=0)
+    too_low = [n for n in mine if n <= latest]
+    moving = [n for n in mine if too_low and n >= too_low[0]]
+    moved_files = {e.path for e in added if e.number in moving}
+    others = [e.number for e in tree.entries if e.path not in moved_files]
+    above = max([latest, *others])
+    return {number: above + 1 + offset for offset, number in enumerate(moving)}
+
+
 @rule("ML502", "number-taken-on-base", "error", formats=("migrate",))
 def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
     """A new migrate version that the base branch already uses, or that is not above its latest.
@@ -78,39 +109,27 @@ def number_taken_on_base(ctx: RuleContext) -> Iterator[Hit]:
     latest is skipped by every database that is already past it.
 
     Fix: `mig-lint renumber --base REF` moves the change's versions above the base
-    branch's latest (their `.sql` scripts, versions.json and tests with them).
+    branch's latest and the working tree's other versions (their `.sql` scripts,
+    versions.json and tests with them), before or after merging REF. The two sides are
+    matched by file: the change's own new file is the one reported.
 
     Example: `main` gained `047_x.py` while the change adds `047_y.py`.
     """
     base_branch = ctx.base_branch
-    if base_branch is None or base_branch.target is None or not base_branch.target.revisions:
+    if base_branch is None or base_branch.target is None:
         return
-    latest = max(int(r) for r in base_branch.target.revisions)
-    new = new_revisions(ctx, base_branch)
-    for offset, revision_id in enumerate(sorted(new, key=int)):
-        revision = ctx.graph.revisions[revision_id]
-        number = int(revision_id)
+    target = base_branch.target.tree
+    latest = max((e.number for e in target.entries), default=0)
+    added = new_files(ctx.tree, base_branch)
+    for number, new in branch_numbers(ctx.tree, base_branch).items():
         if number > latest:
             continue
-        yield Hit(revision.path, 1,
-                  f"version {number} is new here, but {base_branch.ref} is already at {latest}: "
-                  "databases past it never run it",
-                  hint=f"run `mig-lint renumber --base {base_branch.ref}` (it becomes {latest + 1 + offset})",
-                  revision=revision_id)
-    for revision_id in sorted(set(ctx.graph.revisions) & set(base_branch.target.revisions) - _at_merge_base(ctx)):
-        revision = ctx.graph.revisions[revision_id]
-        if revision.path not in _target_paths(base_branch.target, revision_id):
-            yield Hit(revision.path, 1, f"version {revision_id} is taken on {base_branch.ref} by another script",
-                      hint=f"run `mig-lint renumber --base {base_branch.ref}`", revision=revision_id)
-
-
-def _at_merge_base(ctx: RuleContext) -> set[str]:
-    merged = _merged(ctx)
-    return set(merged[1].revisions) if merged else set()
-
-
-def _target_paths(target: Graph, revision: str) -> set[str]:
-    return {e.path for e in target.tree.entries if str(e.number) == revision}
+        files = sorted((e for e in added if e.number == number), key=lambda e: (e.kind != "py", e.name))
+        taken = sorted(e.name for e in target.entries if e.number == number and e.kind == "py")
+        fact = f"{base_branch.ref} has {', '.join(taken)} as version {number}" if taken else (
+            f"{base_branch.ref} is already at {latest}: databases past it never run it")
+        yield Hit(files[0].path, 1, f"version {number} ({files[0].name}) is new here, but {fact}",
+                  hint=f"run `mig-lint renumber --base {base_branch.ref}` (it becomes {new})", revision=str(number))
 
 
 @rule("ML503", "edited-merged-migration", "error")
@@ -118,7 +137,8 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     """A migration already on the base branch was changed.
 
     Why: databases that ran the merged version never run the edited one; the schema of
-    an upgraded database then differs from a fresh one.
+    an upgraded database then differs from a fresh one. In a migrate repository each file
+    is compared by name, and a `.sql` script added to a merged version is an edit too.
 
     Fix: revert the edit and write a new migration that makes the change.
 
@@ -128,6 +148,9 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     if merged is None:
         return
     base_branch, base = merged
+    if ctx.tree.format == "migrate":
+        yield from _edited_merged_versions(ctx.tree, base_branch, base)
+        return
     for revision_id in sorted(base_branch.changed):
         revision = ctx.graph.revisions[revision_id]
         if set(revision.down) != set(base.revisions[revision_id].down):
@@ -135,6 +158,22 @@ def edited_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(revision.path, 1, f"{revision_id} is merged on {base_branch.ref} and was edited here",
                   hint=f"restore it (`git checkout {base_branch.ref} -- {revision.path}`) and add a new migration",
                   revision=revision_id)
+
+
+def _edited_merged_versions(tree: Tree, base_branch: BaseBranch, base: Graph) -> Iterator[Hit]:
+    """A merged file changed, or a file added to a merged version that is not this branch's own."""
+    for entry in sorted((e for e in tree.entries if e.path in base_branch.edited), key=lambda e: e.path):
+        yield Hit(entry.path, 1, f"{entry.name} (version {entry.number}) is merged on {base_branch.ref} "
+                  "and was edited here",
+                  hint=f"restore it (`git checkout {base_branch.ref} -- {entry.path}`) and add a new migration",
+                  revision=str(entry.number))
+    merged = {e.number for e in base.tree.entries}
+    mine = branch_numbers(tree, base_branch)
+    for entry in new_files(tree, base_branch):
+        if entry.number in merged and entry.kind != "py" and entry.number not in mine:
+            yield Hit(entry.path, 1, f"{entry.name} is new in version {entry.number}, which is merged on "
+                      f"{base_branch.ref}: databases past {entry.number} never run it",
+                      hint="move it to a new version", revision=str(entry.number))
 
 
 @rule("ML504", "removed-merged-migration", "error")
@@ -152,6 +191,12 @@ def removed_merged_migration(ctx: RuleContext) -> Iterator[Hit]:
     if merged is None:
         return
     base_branch, base = merged
+    if ctx.tree.format == "migrate":
+        for entry in sorted((e for e in base.tree.entries if e.path in base_branch.removed), key=lambda e: e.path):
+            yield Hit(entry.path, 1, f"{entry.name} (version {entry.number}) is merged on {base_branch.ref} "
+                      "and was removed here",
+                      hint=f"restore it: `git checkout {base_branch.ref} -- {entry.path}`", revision=str(entry.number))
+        return
     for revision_id in sorted(set(base.revisions) - set(ctx.graph.revisions)):
         path = base.revisions[revision_id].path
         yield Hit(path, 1, f"{revision_id} is merged on {base_branch.ref} and was removed here",

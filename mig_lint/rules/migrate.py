@@ -10,6 +10,8 @@ from mig_lint.model import MigrateEntry
 from mig_lint.model import Tree
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
+from mig_lint.rules.gate import branch_numbers
+from mig_lint.rules.gate import new_files
 
 # The `engine.name` values migrate compares SQL script dialects with.
 KNOWN_DIALECTS = frozenset(
@@ -78,17 +80,62 @@ def number_collision(ctx: RuleContext) -> Iterator[Hit]:
     take the next number and both merge.
 
     Fix: renumber the newer script (and its `.sql` scripts and tests) to the next free
-    number.
+    number: `mig-lint renumber` (with `--base REF`, the branch's own script moves).
 
     Example: `047_add_x.py` and `047_add_y.py`.
     """
-    grouped = by_number(ctx.tree)
+    base_branch = ctx.base_branch
+    moving = branch_numbers(ctx.tree, base_branch) if base_branch else {}
+    added = {e.path for e in new_files(ctx.tree, base_branch)} if base_branch else set()
+    new_numbers = dict(collision_moves(ctx.tree))
     for number, names in collisions(ctx.tree).items():
-        entries = [e for e in grouped[number] if e.kind == "py"]
-        for entry in entries[1:]:
-            yield Hit(entry.path, 1, f"version {number} is taken by {', '.join(names)}",
-                      hint=f"renumber {entry.name} to {max(grouped) + 1} (`mig-lint renumber` does)",
+        taken = f"version {number} is taken by {', '.join(names)}"
+        if base_branch and number in moving:
+            for entry in version_pythons(ctx.tree, number):
+                if entry.path in added:
+                    yield Hit(entry.path, 1, taken, revision=str(number), hint=f"run `mig-lint renumber --base "
+                              f"{base_branch.ref}` (this branch's {entry.name} becomes {moving[number]})")
+            continue
+        for entry in version_pythons(ctx.tree, number)[1:]:
+            yield Hit(entry.path, 1, taken,
+                      hint=f"renumber {entry.name} to {new_numbers[entry]} (`mig-lint renumber` does)",
                       revision=str(number))
+
+
+def version_pythons(tree: Tree, number: int) -> list[MigrateEntry]:
+    """The `.py` scripts of one version; the first keeps the number when they collide."""
+    return sorted((e for e in tree.entries if e.number == number and e.kind == "py"),
+                  key=lambda e: (description(e) or "", e.name))
+
+
+def collision_moves(tree: Tree) -> list[tuple[MigrateEntry, int]]:
+    """Without a base branch: each `.py` after the first of a version, with the next free number."""
+    numbers = by_number(tree)
+    moved = [entry for number in collisions(tree) for entry in version_pythons(tree, number)[1:]]
+    return [(entry, max(numbers) + 1 + offset) for offset, entry in enumerate(moved)]
+
+
+def description(entry: MigrateEntry) -> str | None:
+    """The description that a versions folder's name carries, by migrate's grammar.
+
+    `NNN_desc.py` -> `desc`; `NNN_desc_dialect_op.sql` and `NNN_desc_ibm_db_sa_op.sql`
+    -> `desc`; `NNN_dialect_op.sql` -> "" (no description). migrate splits a SQL name at
+    `_` after dropping `.sql`: the last part is the operation, the one before the
+    dialect, unless the name holds `ibm_db_sa` (then exactly six parts). An upper-case
+    `.SQL` name, which migrate lists under the number but never runs, is split alike.
+    None: a name with no such parts (a folder, `NNN_upgrade.sql`).
+    """
+    name = entry.name
+    if entry.kind == "py":
+        rest = name[len(entry.digits):]
+        return (rest[:-3] if rest.endswith(".py") else rest[:-2]).removeprefix("_")
+    if entry.kind == "dir" or not name.lower().endswith("sql"):
+        return None
+    stem = name.replace(".sql", "") if entry.kind == "sql" else name[:-4]
+    parts = stem.split("_")
+    if "ibm_db_sa" in stem:
+        return "_".join(parts[1:2]) if len(parts) == 6 else None
+    return "_".join(parts[1:-2]) if len(parts) >= 3 else None
 
 
 @rule("ML302", "numbering-gap", "error", formats=("migrate",))
@@ -101,11 +148,16 @@ def numbering_gap(ctx: RuleContext) -> Iterator[Hit]:
 
     Fix: restore the missing version, or add a placeholder (`def upgrade(migrate_engine): pass`).
     The JSON report's `gaps` lists the first 10,000 missing numbers; the findings name every run.
+    With `--base REF`, a gap that REF's versions fill when the branch merges is not reported.
 
     Example: `046_a.py`, `048_b.py` and no 047.
     """
     grouped = by_number(ctx.tree)
+    target = ctx.base_branch.target if ctx.base_branch else None
+    arriving = {e.number for e in target.tree.entries} if target else set()
     for first, last, following in gap_runs(ctx.tree):
+        if last - first < len(arriving) and arriving.issuperset(range(first, last + 1)):
+            continue  # the base branch's versions fill it when this branch merges
         after = grouped[following][0]
         span = str(first) if first == last else f"{first}-{last}"
         yield Hit(after.path, 1, f"version {span} is missing before {following}: upgrades across it fail",
