@@ -326,3 +326,17 @@ def test_merged_base_skips_a_base_at_head_and_a_detached_head(git, in_tmp):
 
 def test_merged_base_outside_git(in_tmp):
     assert merged_base(".") is None
+
+
+def test_merged_base_is_the_newest_branch_merged(git, in_tmp):
+    """origin/HEAD still at the fork, main merged since: main is the base; an older main: origin/HEAD."""
+    _branches(git, in_tmp)
+    git("update-ref", "refs/remotes/origin/main", "main~1")
+    git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+    git("merge", "-q", "--no-edit", "main")
+    assert merged_base(".") == "main"
+    git("update-ref", "refs/remotes/origin/main", "main")
+    git("update-ref", "refs/heads/main", "main~1")
+    assert merged_base(".") == "origin/main"
+    git("update-ref", "refs/heads/main", "origin/main")
+    assert merged_base(".") == "origin/main"  # the same commit: the first in order

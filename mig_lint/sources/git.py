@@ -90,26 +90,30 @@ def default_base(start: str) -> str | None:
 
 
 def merged_base(start: str) -> str | None:
-    """The first of `default_base`'s branches that HEAD has merged (an ancestor of HEAD), else None.
+    """The newest of `default_base`'s branches that HEAD has merged (an ancestor of HEAD), else None.
 
     An upstream of the same name (`origin/feature` of `feature`, the branch's own pushed
-    copy) is not one, nor a branch whose commit HEAD is.
+    copy) is not one, nor a branch whose commit HEAD is. Of two merged ones, the one that
+    contains the other is it (a local `main` merged after `origin/main` was last fetched).
     """
     try:
         current = run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
         head = run_git(start, "rev-parse", "HEAD").decode().strip()
     except GitError:
         return None
+    best: tuple[str, str] | None = None
     for ref in ("@{upstream}", "origin/HEAD", "main", "master"):
         try:
             name = run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
             commit = run_git(start, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
         except GitError:
             continue
-        if name != current and name.split("/", 1)[-1] != current and commit != head and _is_ancestor(
-                start, commit, head):
-            return name
-    return None
+        if name == current or name.split("/", 1)[-1] == current or commit == head:
+            continue
+        if _is_ancestor(start, commit, head) and (best is None or (
+                commit != best[1] and _is_ancestor(start, best[1], commit))):
+            best = (name, commit)
+    return best[0] if best else None
 
 
 def _is_ancestor(start: str, commit: str, head: str) -> bool:
