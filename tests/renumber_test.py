@@ -78,6 +78,29 @@ def test_renumber_against_the_base(collided, in_tmp, capsys):
     assert main(["renumber", "--base", "main"]) == 0
 
 
+def test_without_configured_tests_the_files_named_like_migration_tests(collided, in_tmp, capsys):
+    """No [tool.mig-lint.tests]: git's test*migrat*.py files (tracked or new), not other tests."""
+    (in_tmp / "pyproject.toml").unlink()
+    write_tree(in_tmp, {"tests/test_other.py": "def _check_047(self): pass\n",
+                        "nova/tests/db/test_db_migrations.py": "def _check_048(self): pass\n",
+                        ".gitignore": "ignored/\n", "ignored/test_migrations.py": "def _check_047(self): pass\n"})
+    assert main(["renumber", "--base", "main"]) == 1
+    assert [line for line in capsys.readouterr().out.splitlines() if "test" in line] == [
+        "changed nova/tests/db/test_db_migrations.py: _check_048 -> _check_049",
+        "changed tests/test_migrations.py: _check_047 -> _check_048",
+        "changed tests/test_migrations.py: _pre_upgrade_048 -> _pre_upgrade_049",
+    ]
+    assert (in_tmp / "tests/test_other.py").read_text() == "def _check_047(self): pass\n"
+    assert (in_tmp / "ignored/test_migrations.py").read_text() == "def _check_047(self): pass\n"
+
+
+def test_without_configured_tests_outside_git_no_test_is_renamed(in_tmp, capsys):
+    write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/001_a.py": UP, "repo/versions/001_b.py": UP,
+                        "tests/test_migrations.py": "def _check_001(self): pass\n"})
+    assert main(["renumber"]) == 1
+    assert "test_migrations" not in capsys.readouterr().out
+
+
 def test_dry_run_and_diff_change_nothing(collided, in_tmp, capsys):
     before = _names(in_tmp)
     assert main(["renumber", "--base", "main", "--dry-run"]) == 1

@@ -42,6 +42,7 @@ from mig_lint.sources.paths import display_path
 if TYPE_CHECKING:
     from mig_lint.base_branch import BaseBranch
 
+DEFAULT_TEST_FILES = "**/test*migrat*.py"
 TEST_PREFIXES = ("_check_{version}", "_pre_upgrade_{version}", "_post_downgrade_{version}")
 
 
@@ -134,18 +135,31 @@ def test_edits(
     Without one, a number that another version keeps is left alone.
     """
     patterns = set(TEST_PREFIXES) | set(config.tests.patterns if config.tests else ())
-    paths = config.tests.paths if config.tests else ()
     moves = {(r.old, r.new) for r in renames}
     edits = []
-    for pattern in paths:
-        for path in sorted(glob.glob(os.path.join(config.root, pattern), recursive=True)):
-            text = read_text(path)
-            if isinstance(text, str):
-                added = None if base_text is None else _added_spans(base_text(path), text)
-                for old, edit in _name_edits(display_path(path), text, patterns, moves):
-                    if (old not in kept) if added is None else any(a <= edit.start < b for a, b in added):
-                        edits.append(edit)
+    for path in test_files(config):
+        text = read_text(path)
+        if isinstance(text, str):
+            added = None if base_text is None else _added_spans(base_text(path), text)
+            for old, edit in _name_edits(display_path(path), text, patterns, moves):
+                if (old not in kept) if added is None else any(a <= edit.start < b for a, b in added):
+                    edits.append(edit)
     return edits
+
+
+def test_files(config: Config) -> list[str]:
+    """The configured test files (`[tool.mig-lint.tests]` paths), else the project's files
+    that git lists (tracked or new, not ignored) named like migration tests: `test*migrat*.py`."""
+    if config.tests and config.tests.paths:
+        return sorted({path for pattern in config.tests.paths
+                       for path in glob.glob(os.path.join(config.root, pattern), recursive=True)})
+    try:
+        listed = run_git(config.root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+                         f":(glob){DEFAULT_TEST_FILES}")
+    except GitError:
+        return []
+    names = {os.fsdecode(name) for name in listed.split(b"\0") if name}
+    return sorted(os.path.join(config.root, name) for name in names)
 
 
 def _added_spans(bases: Sequence[str], text: str) -> list[tuple[int, int]]:
