@@ -192,9 +192,9 @@ def test_hint_of_a_collision_in_a_repository_new_on_the_branch(git, in_tmp, caps
     assert main(["check", "--base", "main", "--format", "json"]) == 1
     [finding] = json.loads(capsys.readouterr().out)["findings"]
     assert (finding["code"], finding["hint"]) == ("ML301", "renumber 001_b.py to 2 (`mig-lint renumber` does)")
-    assert main(["renumber", "--base", "main"]) == 0
-    assert main(["renumber"]) == 1
+    assert main(["renumber"]) == 1  # the hint, as printed
     assert _names(in_tmp) == ["001_a.py", "002_b.py"]
+    assert main(["renumber", "--base", "main"]) == 0
 
 
 def test_a_name_that_is_another_moved_files_old_name(git, in_tmp, capsys):
@@ -282,3 +282,17 @@ def test_one_number_moving_apart_in_two_repositories(git, in_tmp, capsys):
     assert capsys.readouterr().out.splitlines() == ["renamed one/versions/002_b.py -> one/versions/004_b.py",
                                                     "renamed two/versions/002_b.py -> two/versions/003_b.py", note]
     assert (in_tmp / "t/test_x.py").read_text() == "def _check_002(self): pass\n"
+
+
+@pytest.mark.parametrize("command", [["renumber"], ["renumber", "--base", "main"], ["fix"]])
+def test_two_new_versions_of_one_number_on_a_branch_where_main_has_not_moved(git, in_tmp, capsys, command):
+    """main (merged: it is where the branch started) lends no number; the branch's own collision moves."""
+    write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/__init__.py": "", "repo/versions/__init__.py": "",
+                        "repo/versions/001_a.py": UP})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"repo/versions/002_b.py": UP, "repo/versions/002_c.py": UP})
+    _commit(git, "two of mine")
+    assert main(command) == 1
+    assert "renamed repo/versions/002_c.py -> repo/versions/003_c.py" in capsys.readouterr().out
+    assert _names(in_tmp) == ["001_a.py", "002_b.py", "003_c.py", "__init__.py"]

@@ -32,7 +32,7 @@ from mig_lint.fix.renumber import needed
 from mig_lint.fix.renumber import Rename
 from mig_lint.fix.renumber import renumber_changes
 from mig_lint.fix.renumber import Renumbering
-from mig_lint.fix.renumber import renumbering_onto
+from mig_lint.fix.renumber import renumbering_above
 from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
 from mig_lint.sources.overlay import OverlayFiles
@@ -69,7 +69,7 @@ def plan_moves(paths: Sequence[str], config: Config, base: str, onto: str | None
             here = onto if onto in graph.revisions else None
             edits.extend(onto_base(graph, base_branch, config.chain_labels(graph.labels), onto=here))
             continue
-        renumberings.append(renumbering_onto(graph, base_branch))
+        renumberings.append(renumbering_above(graph, base_branch))
     renumberings = [plan for plan in renumberings if needed(plan)]
     notes: list[str] = []
     if renumberings:

@@ -114,6 +114,16 @@ def renumbering_onto(graph: Graph, base_branch: BaseBranch) -> Renumbering:
     return Renumbering(graph, plan_renames(graph, moved))
 
 
+def renumbering_above(graph: Graph, base_branch: BaseBranch) -> Renumbering:
+    """This branch's versions above the base branch's; when none needs to move, its collisions.
+
+    Two versions that both came with this branch and share a number collide with no
+    help from the base branch (`renumber` run on a branch where main has not moved).
+    """
+    onto = renumbering_onto(graph, base_branch)
+    return onto if onto.renames else renumbering_of_collisions(graph)
+
+
 def kept_numbers(graph: Graph, renames: Sequence[Rename]) -> set[int]:
     """Old numbers that another version keeps: tests naming them are not rewritten."""
     moved = {r.source for r in renames}
@@ -258,7 +268,7 @@ def plan_renumber(base: str | None, path: str | None, config: Config) -> list[Re
         from mig_lint.base_branch import load_base_branches
 
         base_branches = load_base_branches(base, specs, graphs, project_roots(config))
-        plans = [renumbering_onto(g, base_branches[g.tree.path]) for g in graphs]
+        plans = [renumbering_above(g, base_branches[g.tree.path]) for g in graphs]
     else:
         plans = [renumbering_of_collisions(g) for g in graphs]
     return [plan for plan in plans if needed(plan)]
