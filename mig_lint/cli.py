@@ -264,9 +264,10 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     planned = diff or dry_run
     try:
         base = base or _stopped_base() or _merged_base()
-        plan = plan_fix(paths, config, base, onto)
+        keep = None if base else _unmerged_target()
+        plan = plan_fix(paths, config, base, onto, keep)
         _show_or_write(plan.changes, diff, dry_run, "fixed")
-        click.echo("".join(f"left as on {_short(base)}: {reason}\n" for reason in plan.left), nl=False)
+        click.echo("".join(f"left as on {_short(base or keep)}: {reason}\n" for reason in plan.left), nl=False)
         if not planned:
             apply_renames(plan.renames)
         _echo_renames(plan.renames, set(), planned)
@@ -384,6 +385,17 @@ def _merged_base() -> str | None:
     if ref is not None:
         click.echo(f"mig-lint: this branch has merged {ref}: moving its migrations above {ref}'s, leaving {ref}'s "
                    "files as they are there (--base names another branch)", err=True)
+    return ref
+
+
+def _unmerged_target() -> str | None:
+    """The branch this one merges into but has not merged (said on stderr): `fix` leaves its files alone."""
+    from mig_lint.sources.git import merge_target
+
+    ref = merge_target(".")
+    if ref is not None:
+        click.echo(f"mig-lint: {ref} is not merged here: its files are left as they are there, nothing moves "
+                   f"(`git merge {ref}`, then `mig-lint fix`, moves this branch's migrations above it)", err=True)
     return ref
 
 

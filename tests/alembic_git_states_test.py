@@ -340,3 +340,40 @@ def test_merged_base_is_the_newest_branch_merged(git, in_tmp):
     assert merged_base(".") == "origin/main"
     git("update-ref", "refs/heads/main", "origin/main")
     assert merged_base(".") == "origin/main"  # the same commit: the first in order
+
+
+def _stale_base(git, in_tmp, capsys):
+    """a's Revises: line is stale on main; main moves on (d); feature adds c with a stale line too."""
+    v = "app/db/versions"
+    write_tree(in_tmp, {**CONFIG, **_ini("app"), f"{v}/a.py": _script("a", None, revises="zz")})
+    _commit(git, "base")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {f"{v}/c.py": _script("c", "a", revises="yy")})
+    _commit(git, "feature")
+    git("checkout", "-q", "main")
+    write_tree(in_tmp, {f"{v}/d.py": _script("d", "a")})
+    _commit(git, "main")
+    git("checkout", "-q", "feature")
+    capsys.readouterr()
+
+
+def test_before_merging_main_plain_fix_leaves_mains_files(git, in_tmp, capsys):
+    _stale_base(git, in_tmp, capsys)
+    assert main(["fix"]) == 1
+    out, err = capsys.readouterr()
+    assert "mig-lint: main is not merged here: its files are left as they are there, nothing moves" in err
+    assert out.splitlines()[:3] == ["fixed app/db/versions/HEAD: head of the history is c",
+                                    "fixed app/db/versions/c.py:4: Revises: yy -> a",
+                                    "left as on main: app/db/versions/a.py:4: Revises: zz -> (empty)"]
+    assert sorted(git("status", "--porcelain").splitlines()) == [" M app/db/versions/c.py", "?? app/db/versions/HEAD"]
+
+
+def test_plain_fix_with_a_target_it_cannot_read_fixes_every_file(git, in_tmp, capsys):
+    """An unrelated main (no merge-base): what main has is not known, and the output says so."""
+    _stale_base(git, in_tmp, capsys)
+    git("checkout", "-q", "--orphan", "elsewhere")
+    _commit(git, "unrelated history")
+    assert main(["fix"]) == 1
+    out = capsys.readouterr().out
+    assert "main cannot be read (" in out and "header lines are fixed in every file" in out
+    assert "fixed app/db/versions/a.py:4: Revises: zz -> (empty)" in out

@@ -35,6 +35,7 @@ from mig_lint.fix.renumber import Renumbering
 from mig_lint.fix.renumber import renumbering_above
 from mig_lint.graph import Graph
 from mig_lint.model import SLOTS
+from mig_lint.sources.git import GitError
 from mig_lint.sources.overlay import OverlayFiles
 
 
@@ -86,14 +87,30 @@ def _paths_on_base(graph: Graph, base_branch: BaseBranch) -> Iterator[str]:
     return (revision.path for revision_id, revision in graph.revisions.items() if revision_id in known)
 
 
-def plan_fix(paths: Sequence[str], config: Config, base: str | None, onto: str | None = None) -> Moves:
+def files_on(paths: Sequence[str], config: Config, ref: str) -> frozenset[str]:
+    """The alembic scripts that the branch REF (or its merge-base with HEAD) has, to leave as they are."""
+    specs = discover_trees(paths, config)
+    graphs = read_graphs(specs, config, use_cache=False)
+    base_branches = load_base_branches(ref, specs, graphs, project_roots(config))
+    return frozenset(path for graph in graphs if graph.tree.format == "alembic"
+                     for path in _paths_on_base(graph, base_branches[graph.tree.path]))
+
+
+def plan_fix(
+    paths: Sequence[str], config: Config, base: str | None, onto: str | None = None, keep: str | None = None
+) -> Moves:
     """The moves (with a base), then the header lines and head files of the moved trees.
 
-    With a base, the files it has are left as they are there (a stale header line of a
-    merged revision is listed in `left`, not fixed: editing it is ML503); head files are
-    rewritten all the same.
+    With a base (or a branch `keep` that nothing moves above), the files it has are left
+    as they are there (a stale header line of a merged revision is listed in `left`, not
+    fixed: editing it is ML503); head files are rewritten all the same.
     """
     moves = plan_moves(paths, config, base, onto) if base else Moves((), ())
+    if keep and not base:
+        try:
+            moves = Moves((), (), files_on(paths, config, keep))
+        except GitError as e:  # a shallow clone, say: nothing to keep is known
+            moves = Moves((), (), notes=(f"{keep} cannot be read ({e}): header lines are fixed in every file",))
     overlay = OverlayFiles({c.path: c.after for c in moves.changes}, {r.source: r.target for r in moves.renames})
     graphs = read_graphs(discover_trees(paths, config), config, use_cache=False, files=overlay)
     fixes, left = plan_fixes(graphs, config, functools.partial(current_bytes, files=overlay), moves.on_base)

@@ -90,30 +90,49 @@ def default_base(start: str) -> str | None:
 
 
 def merged_base(start: str) -> str | None:
-    """The newest of `default_base`'s branches that HEAD has merged (an ancestor of HEAD), else None.
+    """The newest of the branches this one merges into that HEAD has merged (an ancestor of HEAD).
 
-    An upstream of the same name (`origin/feature` of `feature`, the branch's own pushed
-    copy) is not one, nor a branch whose commit HEAD is. Of two merged ones, the one that
-    contains the other is it (a local `main` merged after `origin/main` was last fetched).
+    Of two merged ones, the one that contains the other is it (a local `main` merged after
+    `origin/main` was last fetched). None when HEAD has merged none of them.
     """
+    found = _merge_targets(start)
+    if found is None:
+        return None
+    head, targets = found
+    best: tuple[str, str] | None = None
+    for name, commit in targets:
+        if _is_ancestor(start, commit, head) and (best is None or (
+                commit != best[1] and _is_ancestor(start, best[1], commit))):
+            best = (name, commit)
+    return best[0] if best else None
+
+
+def merge_target(start: str) -> str | None:
+    """The first of the branches this one merges into, merged or not; None on such a branch itself."""
+    found = _merge_targets(start)
+    return found[1][0][0] if found and found[1] else None
+
+
+def _merge_targets(start: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """HEAD's commit, and the branches it merges into as (name, commit): `default_base`'s,
+    less an upstream of the same name (`origin/feature` of `feature`, the branch's own
+    pushed copy) and any branch checked out or at HEAD's commit. None outside git or on a
+    detached HEAD."""
     try:
         current = run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
         head = run_git(start, "rev-parse", "HEAD").decode().strip()
     except GitError:
         return None
-    best: tuple[str, str] | None = None
+    targets = []
     for ref in ("@{upstream}", "origin/HEAD", "main", "master"):
         try:
             name = run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
             commit = run_git(start, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
         except GitError:
             continue
-        if name == current or name.split("/", 1)[-1] == current or commit == head:
-            continue
-        if _is_ancestor(start, commit, head) and (best is None or (
-                commit != best[1] and _is_ancestor(start, best[1], commit))):
-            best = (name, commit)
-    return best[0] if best else None
+        if name != current and name.split("/", 1)[-1] != current and commit != head:
+            targets.append((name, commit))
+    return head, targets
 
 
 def _is_ancestor(start: str, commit: str, head: str) -> bool:
