@@ -296,3 +296,15 @@ def test_two_new_versions_of_one_number_on_a_branch_where_main_has_not_moved(git
     assert main(command) == 1
     assert "renamed repo/versions/002_c.py -> repo/versions/003_c.py" in capsys.readouterr().out
     assert _names(in_tmp) == ["001_a.py", "002_b.py", "003_c.py", "__init__.py"]
+
+
+def test_without_configured_tests_a_kept_number_is_said(git, in_tmp, capsys):
+    """The default test files count as tests: a name whose number another version keeps is left, and said."""
+    write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/001_a.py": UP, "repo/versions/001_b.py": UP,
+                        "tests/test_migrations.py": "def _check_001(self): pass\n"})
+    _commit(git, "collided")
+    assert main(["renumber"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "renamed repo/versions/001_b.py -> repo/versions/002_b.py",
+        "tests that name version 1 are left as they are: another script keeps 1",
+    ]

@@ -135,7 +135,8 @@ BaseText = Callable[[str], Sequence[str]]
 
 
 def test_edits(
-    config: Config, renames: Sequence[Rename], kept: set[int], base_text: BaseText | None = None
+    config: Config, files: Sequence[str], renames: Sequence[Rename], kept: set[int],
+    base_text: BaseText | None = None,
 ) -> list[Edit]:
     """Rewrite the tests that name a moved version.
 
@@ -147,7 +148,7 @@ def test_edits(
     patterns = set(TEST_PREFIXES) | set(config.tests.patterns if config.tests else ())
     moves = {(r.old, r.new) for r in renames}
     edits = []
-    for path in test_files(config):
+    for path in files:
         text = read_text(path)
         if isinstance(text, str):
             added = None if base_text is None else _added_spans(base_text(path), text)
@@ -294,14 +295,15 @@ def renumber_changes(
     split = {old for old, news in targets.items() if len(news) > 1}
     notes = [f"tests that name version {old} are left as they are: it becomes "
              f"{' or '.join(map(str, sorted(targets[old])))} in different repositories" for old in sorted(split)]
-    changes = plan_changes(test_edits(config, [r for r in renames if r.old not in split], kept, base_text))
+    files = test_files(config)
+    changes = plan_changes(test_edits(config, files, [r for r in renames if r.old not in split], kept, base_text))
     for plan in plans:
         listing = versions_json_text(plan.graph, plan.renames)
         if listing is not None and listing[1].encode() != current_bytes(listing[0]):
             changes.append(FileChange(listing[0], current_bytes(listing[0]), listing[1].encode(),
                                       (f"{listing[0]}: {'new numbers' if plan.renames else 'conflict resolved'}",)))
     changes.sort(key=lambda change: change.path)
-    return changes, kept - split if config.tests and base_text is None else set(), notes if config.tests else []
+    return changes, kept - split if files and base_text is None else set(), notes if files else []
 
 
 def git_base_text(base: str) -> BaseText:
