@@ -104,27 +104,41 @@ def verify_text(results: Sequence[Verification]) -> str:
         lines.append(f"migrate on {result.databases[0]}, alembic on {result.databases[1]}")
         if result.ok:
             lines.append(f"  ok: {_every_version(result.planned)} the same schema")
+            lines.extend(_version_copies_note(result))
             continue
         last = result.pairs[-1]
-        lines.append(f"  {len(result.pairs) - 1} of {counted(result.planned, 'version')} matched; "
+        lines.append(f"  {result.matched} of {counted(result.planned, 'version')} matched; "
                      f"migrate version {last.version} (revision {last.revision}) does not:")
         broken = next((s for s in (last.migrate, *last.alembic) if s.error or s.timed_out), None)
         if broken is not None:
             side = "migrate" if broken is last.migrate else "alembic"
             how = f"timed out after {broken.seconds:.1f} s" if broken.timed_out else f"failed: {broken.error}"
             lines.append(f"  the {side} step {broken.version} {how}")
+        if last.comparison_error:
+            lines.append(f"  the comparison failed: {last.comparison_error}")
         lines.extend(f"  {change}" for change in last.differences)
         if last.differences:
             lines.append("  (- and + read from migrate's schema to alembic's)")
+        lines.extend(_version_copies_note(result))
     return "\n".join(lines) + "\n"
+
+
+def _version_copies_note(result: Verification) -> list[str]:
+    migrate, alembic = result.version_tables
+    return [f"  {p}{migrate} and {p}{alembic} were compared as one table "
+            "(copies of the version tables; their columns are not compared)" for p in result.version_copies]
 
 
 def verify_json(results: Sequence[Verification]) -> str:
     """The same report as data."""
     data = {"schema": 1, "mig_lint": __version__, "ok": all(r.ok for r in results), "databases": [
         {"migrate_database": r.databases[0], "alembic_database": r.databases[1], "ok": r.ok, "versions": r.planned,
+         "matched": r.matched, "failed_version": r.failed_version,
+         "version_tables": {"migrate": r.version_tables[0], "alembic": r.version_tables[1],
+                            "copies": list(r.version_copies)},
          "steps": [{"version": p.version, "revision": p.revision, "migrate": _done_data(p.migrate),
-                    "alembic": [_done_data(d) for d in p.alembic], "differences": _changes_data(p.differences)}
+                    "alembic": [_done_data(d) for d in p.alembic], "differences": _changes_data(p.differences),
+                    "comparison_error": p.comparison_error}
                    for p in r.pairs]}
         for r in results]}
     return json.dumps(data, indent=2) + "\n"

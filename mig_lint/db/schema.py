@@ -5,9 +5,15 @@ table (its DDL as the catalog holds it), so that after a step only the tables wh
 fingerprint moved are reflected again and compared. Differences come from alembic's
 autogenerate comparison (`compare_metadata`, types, nullability and server defaults
 included); primary keys, which autogenerate does not compare, are compared here.
+
+Nothing here runs SQL other than catalog reads: server defaults are compared as
+normalised text (alembic's PostgreSQL comparison would evaluate both, `nextval` included).
+The version tables, and copies of them under a prefix (`shadow_migrate_version`), are left
+out of the comparison; a snapshot records which prefixes it holds.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
@@ -21,6 +27,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 VERSION_TABLES = frozenset({"alembic_version", "migrate_version"})
+_STAND_IN = "mig_lint_stand_in"
+
+
+def version_prefix(name: str, version_tables: Collection[str]) -> str | None:
+    """The prefix of a version table or of a copy of one (`shadow_` of `shadow_migrate_version`, '' of itself).
+
+    None for any other table.
+    """
+    for table in version_tables:
+        if name == table or name.endswith("_" + table):
+            return name[:len(name) - len(table)]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +64,32 @@ class Snapshot:
 
     tables: Mapping[str, sa.Table]
     fingerprints: dict[str, str] | None
+    version_copies: frozenset[str] = frozenset()
 
     def metadata(self, names: Collection[str] | None = None) -> sa.MetaData:
-        """A MetaData with copies of the tables `names` (default: all) and of the tables their foreign keys name."""
+        """A MetaData with copies of the tables `names` (default: all) and of every table their foreign keys lead to.
+
+        A foreign key to a table the snapshot lacks (SQLite allows one) gets a stand-in table
+        with the columns it names, marked in `info`; stand-ins are never compared.
+        """
         wanted = set(self.tables if names is None else names) & self.tables.keys()
-        wanted |= {fk.target_fullname.rpartition(".")[0] for name in wanted for fk in self.tables[name].foreign_keys}
+        missing: dict[str, set[str]] = {}
+        pending = sorted(wanted)
+        while pending:
+            for fk in self.tables[pending.pop()].foreign_keys:
+                referred, _, column = fk.target_fullname.rpartition(".")
+                if referred not in self.tables:
+                    missing.setdefault(referred, set()).add(column)
+                elif referred not in wanted:
+                    wanted.add(referred)
+                    pending.append(referred)
         metadata = sa.MetaData()
-        for name in sorted(wanted & self.tables.keys()):
+        for name in sorted(wanted):
             self.tables[name].to_metadata(metadata)
+        for name, columns in sorted(missing.items()):
+            schema, _, table = name.rpartition(".")
+            sa.Table(table, metadata, *(sa.Column(c, sa.types.NullType()) for c in sorted(columns)),
+                     schema=schema or None, info={_STAND_IN: True})
         return metadata
 
 
@@ -62,17 +98,19 @@ def take_snapshot(connection: sa.Connection, previous: Snapshot | None = None,
     """Reflect the database, again only the tables whose fingerprint changed since `previous`."""
     fingerprints = _fingerprints(connection, ignore)
     changed = moved_tables(previous, fingerprints)
+    names = sa.inspect(connection).get_table_names()
+    copies = frozenset(p for p in (version_prefix(name, ignore) for name in names) if p is not None)
     tables: dict[str, sa.Table] = {}
     if previous is not None and changed is not None:
         tables.update((name, table) for name, table in previous.tables.items() if name not in changed)
         wanted = [name for name in changed if name in (fingerprints or {})]
     else:
-        wanted = [name for name in sa.inspect(connection).get_table_names() if name not in ignore]
+        wanted = [name for name in names if version_prefix(name, ignore) is None]
     if wanted:
         metadata = sa.MetaData()
         metadata.reflect(connection, only=wanted, resolve_fks=False)
         tables.update(metadata.tables)
-    return Snapshot(tables, fingerprints)
+    return Snapshot(tables, fingerprints, copies)
 
 
 def moved_tables(previous: Snapshot | None, fingerprints: dict[str, str] | None) -> frozenset[str] | None:
@@ -104,13 +142,18 @@ def compare(connection: sa.Connection, before: Snapshot, tables: Collection[str]
     `tables` limits the comparison (to the tables whose fingerprints moved); None compares all.
     """
     def wanted(name: str | None) -> bool:
-        return name not in ignore and (tables is None or name in tables)
+        return name is not None and version_prefix(name, ignore) is None and (tables is None or name in tables)
 
     reflected: dict[str, sa.Table] = {}
+    appeared: list[Change] = []
 
     def include_object(obj: Any, name: str | None, type_: str, is_reflected: bool, other: Any) -> bool:
         if type_ != "table":
             return True
+        if not is_reflected and obj.info.get(_STAND_IN):
+            if other is not None and wanted(name):  # `before` lacked it: the database has it since
+                appeared.append(Change("added", "table", other.name))
+            return False
         table = obj if is_reflected else other  # the database's side of the pair
         if wanted(name) and table is not None:
             reflected[table.name] = table
@@ -120,15 +163,54 @@ def compare(connection: sa.Connection, before: Snapshot, tables: Collection[str]
         return (), reflected
     context = MigrationContext.configure(connection, opts={
         "compare_type": True,
-        "compare_server_default": True,
+        "compare_server_default": _server_default_differs,
         "include_name": lambda name, type_, parents: type_ != "table" or wanted(name),
         "include_object": include_object,
     })
+    # `before` was reflected by SQLAlchemy alone; alembic's own reflection hook would drop a serial's
+    # `nextval` default (PostgreSQL) or parenthesise a default (SQLite) on the database's side only.
+    context.impl.autogen_column_reflect = _as_reflected  # type: ignore[method-assign]
     # compare_metadata says how to turn the database into `before`: its reverse is what happened.
     diffs = compare_metadata(context, before.metadata(tables))
     kept = before.tables.keys() & reflected.keys()
-    found = [*_described(diffs), *_primary_key_changes(before.tables, reflected, kept)]
+    found = [*_described(diffs), *appeared, *_primary_key_changes(before.tables, reflected, kept)]
     return tuple(sorted(found, key=lambda c: (c.name.split(".")[0], _ORDER[c.kind], c.name, c.action))), reflected
+
+
+def _as_reflected(inspector: Any, table: sa.Table, column_info: dict[str, Any]) -> None:
+    """Leave each reflected column as SQLAlchemy reads it, as `before`'s columns were."""
+
+
+def _server_default_differs(context: MigrationContext, database_column: sa.Column[Any], before_column: sa.Column[Any],
+                            database_default: str | None, before_default: Any, rendered_before: str | None) -> bool:
+    """Whether two server defaults differ, by their normalised text; no SQL is run."""
+    return normalised_default(database_default) != normalised_default(rendered_before)
+
+
+_SEQUENCE = re.compile(r"nextval\('[^']*'(?:::regclass)?\)")
+
+
+def normalised_default(text: str | None) -> str | None:
+    """The default without outer parentheses and with the sequence of a `nextval(...)` unnamed.
+
+    Which sequence a serial column draws from is named after the table it was created in,
+    and is not part of the schema being compared.
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return _SEQUENCE.sub("nextval(<sequence>)", text)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 _ORDER = {"table": 0, "column": 1, "primary key": 2, "index": 3, "unique index": 3, "unique": 4, "foreign key": 5}
@@ -205,7 +287,7 @@ def _fingerprints(connection: sa.Connection, ignore: Collection[str]) -> dict[st
     rows = query(connection)
     found: dict[str, list[str]] = {}
     for table, text in rows:
-        if table not in ignore:
+        if version_prefix(table, ignore) is None:
             found.setdefault(table, []).append(str(text or ""))
     return {table: "\n".join(sorted(parts)) for table, parts in found.items()}
 

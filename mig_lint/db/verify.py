@@ -3,12 +3,19 @@
 Two workers run the two chains on two scratch databases of one server (two SQLite files by
 default): after each migrate version, the alembic chain is brought up to the revision the
 stamp map gives for it, both databases are snapshotted, and the tables that moved on either
-side since the last match are compared. The walk stops at the first version that differs.
+side since the last match are compared. The walk stops at the first version that differs,
+or whose comparison fails; the versions matched before it are kept.
+
+The version tables are each tool's own: `migrate_version` and `alembic_version` are left
+out, and so are copies of them under one prefix (a script that copies every table makes
+`shadow_migrate_version` on one side and `shadow_alembic_version` on the other). Such a
+pair counts as one table: it must be on both sides or neither, and its columns are not compared.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from dataclasses import replace
 
 import sqlalchemy as sa
 
@@ -41,11 +48,12 @@ class Pair:
     migrate: StepDone
     alembic: tuple[StepDone, ...]
     differences: tuple[Change, ...] = ()
+    comparison_error: str | None = None
 
     @property
     def failed(self) -> bool:
         steps = (self.migrate, *self.alembic)
-        return bool(self.differences) or any(s.error or s.timed_out for s in steps)
+        return bool(self.differences or self.comparison_error) or any(s.error or s.timed_out for s in steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +63,30 @@ class Verification:
     databases: tuple[str, str]
     pairs: tuple[Pair, ...]
     planned: int
+    version_tables: tuple[str, str] = ("migrate_version", "alembic_version")
+    version_copies: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return len(self.pairs) == self.planned and not any(p.failed for p in self.pairs)
+
+    @property
+    def matched(self) -> int:
+        """How many versions built the same schema before the walk stopped."""
+        return sum(not p.failed for p in self.pairs)
+
+    @property
+    def failed_version(self) -> str | None:
+        """The migrate version the walk stopped at, if any."""
+        return self.pairs[-1].version if self.pairs and self.pairs[-1].failed else None
 
 
 def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], python: Interpreters,
            timeout: float | None = None) -> Verification:
     """Walk both chains from empty databases at `urls` (migrate's, alembic's) and compare every version."""
     mapping = stamp_map(alembic.root)
-    ignore = VERSION_TABLES | {read_migrate_config(os.path.join(repository.root, "migrate.cfg")).version_table}
+    version_table = read_migrate_config(os.path.join(repository.root, "migrate.cfg")).version_table
+    ignore = VERSION_TABLES | {version_table}
     engines = tuple(sa.create_engine(url) for url in urls)
     workers: list[Worker] = []
     try:
@@ -73,14 +94,15 @@ def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], pytho
         workers.append(Worker(python.alembic, timeout))
         workers[0].open(worker_request(repository, urls[0], None))
         workers[1].open(worker_request(alembic, urls[1], None))
-        walk = _SideBySide(engines, workers[0], workers[1], ignore)
+        walk = _SideBySide(engines, workers[0], workers[1], ignore, version_table)
         pairs = walk.run(_pairs(workers[0].opened.plan, workers[1].opened.plan, mapping))
     finally:
         for worker in workers:
             worker.close()
         for engine in engines:
             engine.dispose()
-    return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, len(workers[0].opened.plan))
+    return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, len(workers[0].opened.plan),
+                        (version_table, "alembic_version"), tuple(sorted(walk.copies)))
 
 
 def _pairs(versions: tuple[str, ...], revisions: tuple[str, ...],
@@ -110,9 +132,11 @@ def _pairs(versions: tuple[str, ...], revisions: tuple[str, ...],
 
 class _SideBySide:
     def __init__(self, engines: tuple[sa.Engine, ...], migrate: Worker, alembic: Worker,
-                 ignore: frozenset[str]) -> None:
+                 ignore: frozenset[str], version_table: str) -> None:
         self.engines, self.migrate, self.alembic, self.ignore = engines, migrate, alembic, ignore
+        self.version_table = version_table
         self.snapshots = tuple(self._snapshot(engine, None) for engine in engines)
+        self.copies: set[str] = set()
 
     def run(self, pairs: list[tuple[str, tuple[str, ...]]]) -> tuple[Pair, ...]:
         done: list[Pair] = []
@@ -134,13 +158,29 @@ class _SideBySide:
         pair = Pair(version, revisions[-1] if revisions else "", migrated, tuple(upgraded))
         if pair.failed or not revisions:
             return pair
+        try:
+            found = self._compare()
+        except Exception as e:  # noqa: BLE001 - whatever stops the comparison, the walk so far is kept
+            return replace(pair, comparison_error=f"{type(e).__name__}: {str(e).strip().splitlines()[0]}")
+        return replace(pair, differences=found)
+
+    def _compare(self) -> tuple[Change, ...]:
+        """The differences between the two databases in the tables that moved since the last match."""
         before = self.snapshots
         self.snapshots = tuple(self._snapshot(e, s) for e, s in zip(self.engines, before))
         moved = [moved_tables(old, new.fingerprints) for old, new in zip(before, self.snapshots)]
         tables = None if None in moved else frozenset(name for names in moved for name in names or ())
         with self.engines[1].connect() as connection:
             found = compare(connection, self.snapshots[0], tables, self.ignore)[0]
-        return Pair(version, pair.revision, migrated, tuple(upgraded), found)
+        return found + self._version_copy_changes()
+
+    def _version_copy_changes(self) -> tuple[Change, ...]:
+        """A copy of the version table on one side only; the copies' prefixes are remembered for the report."""
+        migrate, alembic = (s.version_copies for s in self.snapshots)
+        self.copies.update(p for p in migrate & alembic if p)
+        names = {"removed": migrate - alembic, "added": alembic - migrate}
+        return tuple(Change(action, "table", f"{p}{self.version_table}/{p}alembic_version")
+                     for action, prefixes in names.items() for p in sorted(prefixes))
 
     def _snapshot(self, engine: sa.Engine, previous: Snapshot | None) -> Snapshot:
         with engine.connect() as connection:
