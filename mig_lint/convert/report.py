@@ -1,4 +1,4 @@
-"""The conversion report: per version, translated fully, partly (with what and where), SQL only, placeholder."""
+"""The conversion report: per version, translated (unproved), partial (what is left, where), SQL only, placeholder."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,10 @@ from collections import Counter
 from mig_lint import __version__
 from mig_lint.convert.repository import Conversion
 from mig_lint.convert.repository import handoff_block
+from mig_lint.convert.repository import VersionReport
 from mig_lint.words import counted
+
+_SHOWN = {"translated": "translated (unproved)"}
 
 
 def render_text(conversion: Conversion, written: bool = True) -> str:
@@ -15,8 +18,8 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
     verb = "converted" if written else "would convert"
     lines = [f"{verb} {conversion.repository} into {conversion.versions_folder}:"]
     for version in conversion.versions:
-        detail = {"translated": f"{counted(version.operations, 'migrate construct')} rewritten",
-                  "partial": "partly: kept under NotImplementedError",
+        detail = {"translated": f"translated (unproved): {counted(version.operations, 'migrate construct')} rewritten",
+                  "partial": _partial(version),
                   "sql-only": "SQL scripts only", "placeholder": "placeholder (empty revision)",
                   "squashed": f"{counted(len(version.sources), 'migrate file')} squashed into the "
                               f"{counted(version.operations, 'table')} they built "
@@ -25,16 +28,26 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
         lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}")
         for item in version.unsupported:
             lines.append(f"      {version.script}:{item.line}: {item.construct}: {item.reason}")
+        for left in version.leftovers:
+            lines.append(f"      {conversion.versions_folder}/{version.file}:{left.line}: {left.construct}: "
+                         f"{left.reason}")
     counts = Counter(v.status for v in conversion.versions)
     statuses = ("squashed", "translated", "partial", "sql-only", "placeholder", "failed")
-    summary = ", ".join(f"{counts[s]} {s}" for s in statuses
-                        if counts[s])
+    summary = ", ".join(f"{counts[s]} {_SHOWN.get(s, s)}" for s in statuses if counts[s])
     count = len(conversion.versions)
     lines.append(f"{counted(count, 'version')}: {summary or 'nothing to convert'}.")
     if conversion.stamp_map:
         lines.append(f"Stamp map: {conversion.out}/migrate-stamp-map.json. Handoff for your configuration:")
         lines.append(handoff_block(conversion).rstrip("\n"))
     return "\n".join(lines) + "\n"
+
+
+def _partial(version: VersionReport) -> str:
+    """What is left: code kept under NotImplementedError, and constructs left in the emitted revision."""
+    parts = ["some code kept under NotImplementedError"] if version.unsupported else []
+    if version.leftovers:
+        parts.append(f"{counted(len(version.leftovers), 'migrate or SQLAlchemy 1.x construct')} left in the revision")
+    return "partial: " + "; ".join(parts)
 
 
 def render_json(conversion: Conversion) -> str:
@@ -50,6 +63,9 @@ def render_json(conversion: Conversion) -> str:
                 "status": v.status, "sources": list(v.sources), "operations": v.operations,
                 "unsupported": [{"path": v.script, "line": u.line, "construct": u.construct, "reason": u.reason}
                                 for u in v.unsupported],
+                "leftovers": [{"path": f"{conversion.versions_folder}/{v.file}", "line": left.line,
+                               "construct": left.construct, "reason": left.reason} for left in v.leftovers],
+                "proved": None,
                 "problem": v.problem,
             }
             for v in conversion.versions
