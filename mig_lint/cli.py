@@ -423,7 +423,8 @@ def _default_base() -> str | None:
 @click.option("--force", is_flag=True, help="Replace files that already exist in --out.")
 @click.option("--onto", metavar="REV", help="Append the converted chain after REV, the head of the alembic tree --out.")
 @click.option("--squash-to", type=int, metavar="N", help="One base revision creating the schema of versions up to N.")
-@click.option("--squash-url", metavar="URL", help="The server whose scratch database --squash-to builds on "
+@click.option("--squash-url", metavar="URL", callback=lambda _ctx, _param, url: _with_driver(url),
+              help="The server whose scratch database --squash-to builds on "
               "[default: SQLite].")
 @click.option("--python", "python", metavar="PATH", help="The interpreter that runs the revisions for --squash-to.")
 def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool,
@@ -459,7 +460,8 @@ def _squashed(conversion: Conversion, number: int, url: str | None, python: str)
 
 
 @cli.command()
-@click.option("--url", required=True, help="The database (a SQLAlchemy URL).")
+@click.option("--url", required=True, callback=lambda _ctx, _param, url: _with_driver(url),
+              help="The database (a SQLAlchemy URL).")
 @click.option("--repo", "repository", required=True, type=click.Path(),
               help="The migrate repository it was built with.")
 @click.option("--alembic", "alembic_dir", required=True, type=click.Path(),
@@ -482,7 +484,8 @@ _SECONDS = click.FloatRange(min=0, min_open=True)
 
 @cli.command()
 @click.argument("tree", type=click.Path())
-@click.option("--url", help="The database (a SQLAlchemy URL) [default: a temporary SQLite file].")
+@click.option("--url", callback=lambda _ctx, _param, url: _with_driver(url),
+              help="The database (a SQLAlchemy URL) [default: a temporary SQLite file].")
 @click.option("--from", "start", metavar="VERSION", help="Start at VERSION: the database is there (or is stamped so).")
 @click.option("--load", metavar="FILE", type=click.Path(), help="Restore this SQL dump into the database first.")
 @click.option("--budget", type=_SECONDS, metavar="SECONDS", help="Fail every step that runs longer.")
@@ -544,7 +547,8 @@ class _ProgressBar:
 @cli.command()
 @click.argument("repository", type=click.Path())
 @click.argument("alembic_dir", type=click.Path())
-@click.option("--url", "urls", multiple=True, help="A server to make the two databases on (repeatable) "
+@click.option("--url", "urls", multiple=True, callback=lambda _ctx, _param, urls: tuple(map(_with_driver, urls)),
+              help="A server to make the two databases on (repeatable) "
               "[default: two SQLite files].")
 @click.option("--dialect-all", is_flag=True, help="Verify on SQLite as well as on every --url.")
 @click.option("--timeout", type=_SECONDS, metavar="SECONDS", default=3600, show_default=True,
@@ -569,6 +573,18 @@ def verify(repository: str, alembic_dir: str, urls: tuple[str, ...], dialect_all
         raise UsageProblem(str(e)) from None
     click.echo(verify_json(results) if fmt == "json" else verify_text(results), nl=False)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _with_driver(url: str | None) -> str | None:
+    """`url` with the installed driver when it names none or a missing one (said on stderr)."""
+    from mig_lint.db.drivers import usable_url
+
+    if url is None:
+        return None
+    usable, note = usable_url(url)
+    if note:
+        click.echo(f"mig-lint: {note}", err=True)
+    return usable
 
 
 @cli.command("legacy-env")
