@@ -426,9 +426,16 @@ def _default_base() -> str | None:
 @click.option("--squash-url", metavar="URL", callback=lambda _ctx, _param, url: _with_driver(url),
               help="The server whose scratch database --squash-to builds on "
               "[default: SQLite].")
-@click.option("--python", "python", metavar="PATH", help="The interpreter that runs the revisions for --squash-to.")
+@click.option("--python", "python", metavar="PATH", help="The interpreter that runs the revisions for --squash-to "
+              "and --verify.")
+@click.option("--verify", "prove", is_flag=True, help="Run `mig-lint verify` on the result and report the versions "
+              "it proved equal.")
+@click.option("--url", "urls", multiple=True, callback=lambda _ctx, _param, urls: tuple(map(_with_driver, urls)),
+              help="A server for --verify (repeatable) [default: SQLite].")
+@click.option("--migrate-python", metavar="PATH", help="The interpreter for migrate in --verify (see legacy-env).")
 def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool,
-            onto: str | None, squash_to: int | None, squash_url: str | None, python: str | None) -> int:
+            onto: str | None, squash_to: int | None, squash_url: str | None, python: str | None, prove: bool,
+            urls: tuple[str, ...], migrate_python: str | None) -> int:
     """Turn the migrate REPOSITORY into alembic revisions in --out (exit 1 when some code is left untranslated)."""
     from mig_lint.convert.report import render_json
     from mig_lint.convert.report import render_text
@@ -436,6 +443,8 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
     from mig_lint.convert.repository import plan_conversion
     from mig_lint.convert.repository import write_conversion
 
+    if (urls or migrate_python) and not prove or prove and dry_run:
+        raise UsageProblem("--url and --migrate-python go with --verify, which needs the files written (no --dry-run)")
     try:
         conversion = plan_conversion(repository, out, scheme, scaffold=not no_scaffold, onto=onto)
         if squash_to is not None:
@@ -444,8 +453,25 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
             write_conversion(conversion, force)
     except (ConvertError, OSError) as e:
         raise UsageProblem(str(e)) from None
+    if prove:
+        conversion = _proved(conversion, repository, urls, _interpreters(python, migrate_python))
     click.echo(render_json(conversion) if fmt == "json" else render_text(conversion, written=not dry_run), nl=False)
-    return 1 if any(v.status in ("partial", "failed") for v in conversion.versions) else 0
+    unproved = prove and not all(v.proved for v in conversion.versions)
+    return 1 if unproved or any(v.status in ("partial", "failed") for v in conversion.versions) else 0
+
+
+def _proved(conversion: Conversion, repository: str, urls: tuple[str, ...], interpreters: Interpreters) -> Conversion:
+    """The conversion with the versions that `verify` (the command's own function) proved equal."""
+    from mig_lint.convert.proof import with_proof
+    from mig_lint.db.databases import shown_url
+    from mig_lint.db.run import run_verify
+    from mig_lint.db.run import RunError
+
+    try:
+        results = run_verify(repository, conversion.out, list(urls) or [None], interpreters)
+    except RunError as e:
+        raise UsageProblem(f"{conversion.out} was written, but verify could not run: {e}") from None
+    return with_proof(conversion, results, [shown_url(u) for u in urls] or ["SQLite"])
 
 
 def _squashed(conversion: Conversion, number: int, url: str | None, python: str) -> Conversion:

@@ -109,3 +109,82 @@ def _found(source: str) -> list[tuple[int, str]]:
 ])
 def test_find_leftovers(source, expected):
     assert _found(source) == expected
+
+
+CREATE_USERS = """\
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+
+    def upgrade(migrate_engine):
+        meta = MetaData()
+        users = Table('users', meta, Column('id', Integer, primary_key=True), Column('name', String(20)))
+        users.create(migrate_engine)
+    """
+IMPLICIT_INSERT = """\
+    from sqlalchemy import MetaData, Table
+
+
+    def upgrade(migrate_engine):
+        meta = MetaData(bind=migrate_engine)
+        users = Table('users', meta, autoload=True)
+        users.insert().execute({'name': 'root'})
+    """
+
+
+def _repository(root: Path, scripts: dict[str, str]) -> None:
+    (root / "repo/versions").mkdir(parents=True)
+    (root / "repo/migrate.cfg").write_text("[db_settings]\nrepository_id = r\nversion_table = migrate_version\n")
+    for name, text in scripts.items():
+        (root / "repo/versions" / name).write_text(textwrap.dedent(text))
+
+
+def test_verify_proves_what_runs_the_same_and_stops_at_the_first_divergence(in_tmp, capsys):
+    from tests.legacy_env import legacy_python
+
+    _repository(in_tmp, {"001_users.py": CREATE_USERS, "002_root.py": IMPLICIT_INSERT})
+    assert main(["convert", "repo", "--out", "out", "--verify", "--migrate-python", legacy_python()]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:6] == [
+        "  1 -> 0001 0001_users.py: translated and proved: 1 migrate construct rewritten",
+        "  2 -> 0002 0002_root.py: partial: 1 migrate or SQLAlchemy 1.x construct left in the revision",
+        "      out/versions/0002_root.py:25: .execute(): implicit execution (removed in SQLAlchemy 2.0)",
+        "2 versions: 1 translated and proved, 1 partial.",
+        "verify on SQLite: 1 of 2 versions proved equal to migrate's schema.",
+    ]
+    assert Path("out/versions/0002_root.py").read_text().splitlines()[24].strip() == \
+        "users.insert().execute({'name': 'root'})"
+
+
+def test_verify_on_two_databases_names_them_and_proves_in_json(in_tmp, capsys):
+    from tests.databases import require_server
+    from tests.legacy_env import legacy_python
+
+    server = require_server("postgresql", in_tmp)
+    _repository(in_tmp, {"001_users.py": CREATE_USERS})
+    assert main(["convert", "repo", "--out", "out", "--verify", "--url", server, "--url", "sqlite://",
+                 "--migrate-python", legacy_python(), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["verified_on"] == ["postgresql+psycopg2://postgres@127.0.0.1:5432/test", "sqlite://"]
+    assert [(v["status"], v["proved"]) for v in report["versions"]] == [("translated", True)]
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["--url", "sqlite://"], id="url-without-verify"),
+    pytest.param(["--migrate-python", "python"], id="migrate-python-without-verify"),
+    pytest.param(["--verify", "--dry-run"], id="verify-dry-run"),
+])
+def test_verify_options_that_do_not_go_together(in_tmp, capsys, args):
+    _repository(in_tmp, {"001_users.py": CREATE_USERS})
+    assert main(["convert", "repo", "--out", "out", *args]) == 2
+    assert capsys.readouterr().err == ("mig-lint: --url and --migrate-python go with --verify, which needs the files "
+                                       "written (no --dry-run)\n")
+    assert not (in_tmp / "out").exists()
+
+
+def test_verify_that_cannot_run_says_the_tree_was_written(in_tmp, capsys):
+    _repository(in_tmp, {"001_users.py": CREATE_USERS})
+    assert main(["convert", "repo", "--out", "out", "--verify", "--url", "oracle://u@h/d"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mig-lint: out was written, but verify could not run: cannot make scratch databases on "
+                          "oracle"), err
+    assert (in_tmp / "out/versions/0001_users.py").is_file()

@@ -54,6 +54,7 @@ class VersionReport:
     unsupported: tuple[Unsupported, ...]
     problem: str | None = None
     leftovers: tuple[Leftover, ...] = ()  # what the emitted revision still holds, at its lines
+    proved: bool | None = None  # equal to migrate's schema on every database of `convert --verify`; None: not run
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -66,6 +67,7 @@ class Conversion:
     versions: tuple[VersionReport, ...]
     versions_folder: str
     appended: bool  # written into an existing tree (--onto)
+    verified_on: tuple[str, ...] = ()  # the databases of `convert --verify`
 
     @property
     def stamp_map(self) -> tuple[tuple[int, str], ...]:
