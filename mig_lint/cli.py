@@ -423,11 +423,19 @@ def _default_base() -> str | None:
 @click.option("--force", is_flag=True, help="Replace files that already exist in --out.")
 @click.option("--onto", metavar="REV", help="Append the converted chain after REV, the head of the alembic tree --out.")
 @click.option("--squash-to", type=int, metavar="N", help="One base revision creating the schema of versions up to N.")
-@click.option("--squash-url", metavar="URL", help="The server whose scratch database --squash-to builds on "
+@click.option("--squash-url", metavar="URL", callback=lambda _ctx, _param, url: _with_driver(url),
+              help="The server whose scratch database --squash-to builds on "
               "[default: SQLite].")
-@click.option("--python", "python", metavar="PATH", help="The interpreter that runs the revisions for --squash-to.")
+@click.option("--python", "python", metavar="PATH", help="The interpreter that runs the revisions for --squash-to "
+              "and --verify.")
+@click.option("--verify", "prove", is_flag=True, help="Run `mig-lint verify` on the result and report the versions "
+              "it proved equal.")
+@click.option("--url", "urls", multiple=True, callback=lambda _ctx, _param, urls: tuple(map(_with_driver, urls)),
+              help="A server for --verify (repeatable) [default: SQLite].")
+@click.option("--migrate-python", metavar="PATH", help="The interpreter for migrate in --verify (see legacy-env).")
 def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str, dry_run: bool, force: bool,
-            onto: str | None, squash_to: int | None, squash_url: str | None, python: str | None) -> int:
+            onto: str | None, squash_to: int | None, squash_url: str | None, python: str | None, prove: bool,
+            urls: tuple[str, ...], migrate_python: str | None) -> int:
     """Turn the migrate REPOSITORY into alembic revisions in --out (exit 1 when some code is left untranslated)."""
     from mig_lint.convert.report import render_json
     from mig_lint.convert.report import render_text
@@ -435,6 +443,8 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
     from mig_lint.convert.repository import plan_conversion
     from mig_lint.convert.repository import write_conversion
 
+    if (urls or migrate_python) and not prove or prove and dry_run:
+        raise UsageProblem("--url and --migrate-python go with --verify, which needs the files written (no --dry-run)")
     try:
         conversion = plan_conversion(repository, out, scheme, scaffold=not no_scaffold, onto=onto)
         if squash_to is not None:
@@ -443,8 +453,25 @@ def convert(repository: str, out: str, scheme: str, no_scaffold: bool, fmt: str,
             write_conversion(conversion, force)
     except (ConvertError, OSError) as e:
         raise UsageProblem(str(e)) from None
+    if prove:
+        conversion = _proved(conversion, repository, urls, _interpreters(python, migrate_python))
     click.echo(render_json(conversion) if fmt == "json" else render_text(conversion, written=not dry_run), nl=False)
-    return 1 if any(v.status in ("partial", "failed") for v in conversion.versions) else 0
+    unproved = prove and not all(v.proved for v in conversion.versions)
+    return 1 if unproved or any(v.status in ("partial", "failed") for v in conversion.versions) else 0
+
+
+def _proved(conversion: Conversion, repository: str, urls: tuple[str, ...], interpreters: Interpreters) -> Conversion:
+    """The conversion with the versions that `verify` (the command's own function) proved equal."""
+    from mig_lint.convert.proof import with_proof
+    from mig_lint.db.databases import shown_url
+    from mig_lint.db.run import run_verify
+    from mig_lint.db.run import RunError
+
+    try:
+        results = run_verify(repository, conversion.out, list(urls) or [None], interpreters)
+    except RunError as e:
+        raise UsageProblem(f"{conversion.out} was written, but verify could not run: {e}") from None
+    return with_proof(conversion, results, [shown_url(u) for u in urls] or ["SQLite"])
 
 
 def _squashed(conversion: Conversion, number: int, url: str | None, python: str) -> Conversion:
@@ -459,7 +486,8 @@ def _squashed(conversion: Conversion, number: int, url: str | None, python: str)
 
 
 @cli.command()
-@click.option("--url", required=True, help="The database (a SQLAlchemy URL).")
+@click.option("--url", required=True, callback=lambda _ctx, _param, url: _with_driver(url),
+              help="The database (a SQLAlchemy URL).")
 @click.option("--repo", "repository", required=True, type=click.Path(),
               help="The migrate repository it was built with.")
 @click.option("--alembic", "alembic_dir", required=True, type=click.Path(),
@@ -482,7 +510,8 @@ _SECONDS = click.FloatRange(min=0, min_open=True)
 
 @cli.command()
 @click.argument("tree", type=click.Path())
-@click.option("--url", help="The database (a SQLAlchemy URL) [default: a temporary SQLite file].")
+@click.option("--url", callback=lambda _ctx, _param, url: _with_driver(url),
+              help="The database (a SQLAlchemy URL) [default: a temporary SQLite file].")
 @click.option("--from", "start", metavar="VERSION", help="Start at VERSION: the database is there (or is stamped so).")
 @click.option("--load", metavar="FILE", type=click.Path(), help="Restore this SQL dump into the database first.")
 @click.option("--budget", type=_SECONDS, metavar="SECONDS", help="Fail every step that runs longer.")
@@ -544,7 +573,8 @@ class _ProgressBar:
 @cli.command()
 @click.argument("repository", type=click.Path())
 @click.argument("alembic_dir", type=click.Path())
-@click.option("--url", "urls", multiple=True, help="A server to make the two databases on (repeatable) "
+@click.option("--url", "urls", multiple=True, callback=lambda _ctx, _param, urls: tuple(map(_with_driver, urls)),
+              help="A server to make the two databases on (repeatable) "
               "[default: two SQLite files].")
 @click.option("--dialect-all", is_flag=True, help="Verify on SQLite as well as on every --url.")
 @click.option("--timeout", type=_SECONDS, metavar="SECONDS", default=3600, show_default=True,
@@ -569,6 +599,18 @@ def verify(repository: str, alembic_dir: str, urls: tuple[str, ...], dialect_all
         raise UsageProblem(str(e)) from None
     click.echo(verify_json(results) if fmt == "json" else verify_text(results), nl=False)
     return 0 if all(r.ok for r in results) else 1
+
+
+def _with_driver(url: str | None) -> str | None:
+    """`url` with the installed driver when it names none or a missing one (said on stderr)."""
+    from mig_lint.db.drivers import usable_url
+
+    if url is None:
+        return None
+    usable, note = usable_url(url)
+    if note:
+        click.echo(f"mig-lint: {note}", err=True)
+    return usable
 
 
 @cli.command("legacy-env")

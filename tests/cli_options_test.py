@@ -198,7 +198,8 @@ def test_counts_of_one_in_convert_and_replay(in_tmp, capsys):
     write_tree(in_tmp, MIGRATE_ONE)
     assert main(["convert", "repo", "--out", "alembic"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1:3] == ["  1 -> 0001 0001_a.py: 1 migrate construct rewritten", "1 version: 1 translated."]
+    assert lines[1:3] == ["  1 -> 0001 0001_a.py: translated (unproved): 1 migrate construct rewritten",
+                         "1 version: 1 translated (unproved)."]
     (in_tmp / "alembic" / "migrate-stamp-map.json").unlink()
     for name in ("alembic.ini", "env.py", "script.py.mako"):
         (in_tmp / "alembic" / name).rename(in_tmp / name)

@@ -32,7 +32,7 @@ def test_squash_to_a_version(shop, in_tmp, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[1] == ("  221 -> 0221 0221_squashed.py: 6 migrate files squashed into the 2 tables they built "
                       "(rows they inserted are not included)")
-    assert out[8] == "7 versions: 1 squashed, 5 translated, 1 sql-only."
+    assert out[8] == "7 versions: 1 squashed, 5 translated (unproved), 1 sql-only."
     assert sorted(p.name for p in (in_tmp / "alembic" / "versions").iterdir()) == [
         "0221_squashed.py", "0222_audit.py", "0223_unique_email.py", "0224_timestamps.py", "0225_dialects.py",
         "0226_drop_legacy_flag.py", "0227_rename_orders.py"]

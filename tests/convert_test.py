@@ -44,7 +44,7 @@ def test_shop_converts_and_loads_in_alembic(shop, in_tmp, capsys):
     assert main(["convert", "shop", "--out", "alembic"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[-7:] == [
-        "12 versions: 9 translated, 1 sql-only, 2 placeholder.",
+        "12 versions: 9 translated (unproved), 1 sql-only, 2 placeholder.",
         "Stamp map: alembic/migrate-stamp-map.json. Handoff for your configuration:",
         "[[tool.mig-lint.handoff]]",
         'migrate = "shop"',
@@ -84,7 +84,7 @@ def test_json_report_and_dry_run(shop, in_tmp, capsys):
     first = report["versions"][0]
     assert first == {"version": 216, "revision": "0216", "file": "alembic/versions/0216_squashed.py",
                      "status": "placeholder", "sources": ["shop/versions/216_squashed.py"], "operations": 0,
-                     "unsupported": [], "problem": None}
+                     "unsupported": [], "leftovers": [], "proved": None, "problem": None}
     assert [v["status"] for v in report["versions"]].count("translated") == 9
 
 
@@ -100,7 +100,7 @@ def test_untranslated_code_is_kept_under_not_implemented_error(in_tmp, capsys):
     assert main(["convert", "repo", "--out", "out", "--no-scaffold", "--revision-ids", "hex"]) == 1
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[2].startswith("  2 -> ") and lines[2].endswith("_rename_index.py: partly: kept under NotImplementedError")
+    assert lines[2].startswith("  2 -> ") and lines[2].endswith("_rename_index.py: partial: some code kept under NotImplementedError")
     assert "      repo/versions/002_rename_index.py:8: Index('ix_a', t.c.a).rename('ix_b'): an index rename" in out
     assert "repo/versions/003_broken.py:1: cannot be parsed: " in out
     assert not os.path.exists(in_tmp / "out/alembic.ini")

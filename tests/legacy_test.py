@@ -10,10 +10,10 @@ from mig_lint.cli import main
 
 def test_legacy_env_makes_an_interpreter_that_imports_migrate(tmp_path, capsys):
     env = tmp_path / "legacy"
-    assert main(["legacy-env", str(env), "--with", "PyMySQL==1.1.1"]) == 0
+    assert main(["legacy-env", str(env), "--with", "PyMySQL==1.1.1"]) == 0  # a pin narrows the driver's range
     python = env / "bin" / "python"
     assert capsys.readouterr().out == f"{python}: sqlalchemy-migrate runs here; pass it as --migrate-python\n"
-    versions = subprocess.run([str(python), "-c", "import migrate, sqlalchemy, pymysql; print(sqlalchemy.__version__)"],
+    versions = subprocess.run([str(python), "-c", "import migrate, sqlalchemy, pymysql, psycopg2; print(sqlalchemy.__version__)"],
                               capture_output=True, text=True, check=True).stdout
     assert versions.strip() == "1.4.54"
     assert main(["legacy-env", str(env)]) == 0  # a second run updates the same env

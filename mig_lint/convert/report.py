@@ -1,4 +1,4 @@
-"""The conversion report: per version, translated fully, partly (with what and where), SQL only, placeholder."""
+"""The conversion report: per version, translated (unproved), partial (what is left, where), SQL only, placeholder."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,10 @@ from collections import Counter
 from mig_lint import __version__
 from mig_lint.convert.repository import Conversion
 from mig_lint.convert.repository import handoff_block
+from mig_lint.convert.repository import VersionReport
 from mig_lint.words import counted
+
+_SHOWN = {"translated": "translated (unproved)", "proved": "translated and proved"}
 
 
 def render_text(conversion: Conversion, written: bool = True) -> str:
@@ -15,26 +18,42 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
     verb = "converted" if written else "would convert"
     lines = [f"{verb} {conversion.repository} into {conversion.versions_folder}:"]
     for version in conversion.versions:
-        detail = {"translated": f"{counted(version.operations, 'migrate construct')} rewritten",
-                  "partial": "partly: kept under NotImplementedError",
+        proof = "translated and proved" if version.proved else "translated (unproved)"
+        detail = {"translated": f"{proof}: {counted(version.operations, 'migrate construct')} rewritten",
+                  "partial": _partial(version),
                   "sql-only": "SQL scripts only", "placeholder": "placeholder (empty revision)",
                   "squashed": f"{counted(len(version.sources), 'migrate file')} squashed into the "
                               f"{counted(version.operations, 'table')} they built "
                               "(rows they inserted are not included)",
                   "failed": version.problem or ""}[version.status]
-        lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}")
+        proved = "; proved equal by verify" if version.proved and version.status != "translated" else ""
+        lines.append(f"  {version.number} -> {version.revision} {version.file}: {detail}{proved}")
         for item in version.unsupported:
             lines.append(f"      {version.script}:{item.line}: {item.construct}: {item.reason}")
-    counts = Counter(v.status for v in conversion.versions)
-    statuses = ("squashed", "translated", "partial", "sql-only", "placeholder", "failed")
-    summary = ", ".join(f"{counts[s]} {s}" for s in statuses
-                        if counts[s])
+        for left in version.leftovers:
+            lines.append(f"      {conversion.versions_folder}/{version.file}:{left.line}: {left.construct}: "
+                         f"{left.reason}")
+    counts = Counter("proved" if v.status == "translated" and v.proved else v.status for v in conversion.versions)
+    statuses = ("squashed", "proved", "translated", "partial", "sql-only", "placeholder", "failed")
+    summary = ", ".join(f"{counts[s]} {_SHOWN.get(s, s)}" for s in statuses if counts[s])
     count = len(conversion.versions)
     lines.append(f"{counted(count, 'version')}: {summary or 'nothing to convert'}.")
+    if conversion.verified_on:
+        proofs = sum(bool(v.proved) for v in conversion.versions)
+        lines.append(f"verify on {', '.join(conversion.verified_on)}: {proofs} of {counted(count, 'version')} "
+                     "proved equal to migrate's schema.")
     if conversion.stamp_map:
         lines.append(f"Stamp map: {conversion.out}/migrate-stamp-map.json. Handoff for your configuration:")
         lines.append(handoff_block(conversion).rstrip("\n"))
     return "\n".join(lines) + "\n"
+
+
+def _partial(version: VersionReport) -> str:
+    """What is left: code kept under NotImplementedError, and constructs left in the emitted revision."""
+    parts = ["some code kept under NotImplementedError"] if version.unsupported else []
+    if version.leftovers:
+        parts.append(f"{counted(len(version.leftovers), 'migrate or SQLAlchemy 1.x construct')} left in the revision")
+    return "partial: " + "; ".join(parts)
 
 
 def render_json(conversion: Conversion) -> str:
@@ -44,12 +63,16 @@ def render_json(conversion: Conversion) -> str:
         "mig_lint": __version__,
         "repository": conversion.repository,
         "out": conversion.out,
+        "verified_on": list(conversion.verified_on),
         "versions": [
             {
                 "version": v.number, "revision": v.revision, "file": f"{conversion.versions_folder}/{v.file}",
                 "status": v.status, "sources": list(v.sources), "operations": v.operations,
                 "unsupported": [{"path": v.script, "line": u.line, "construct": u.construct, "reason": u.reason}
                                 for u in v.unsupported],
+                "leftovers": [{"path": f"{conversion.versions_folder}/{v.file}", "line": left.line,
+                               "construct": left.construct, "reason": left.reason} for left in v.leftovers],
+                "proved": v.proved,
                 "problem": v.problem,
             }
             for v in conversion.versions

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -16,6 +17,8 @@ from libcst import ParserSyntaxError
 from mig_lint.convert.analyze import translate
 from mig_lint.convert.analyze import Translation
 from mig_lint.convert.analyze import Unsupported
+from mig_lint.convert.leftovers import find_leftovers
+from mig_lint.convert.leftovers import Leftover
 from mig_lint.convert.render import ALEMBIC_INI
 from mig_lint.convert.render import ENV_PY
 from mig_lint.convert.render import render_revision
@@ -50,6 +53,8 @@ class VersionReport:
     operations: int
     unsupported: tuple[Unsupported, ...]
     problem: str | None = None
+    leftovers: tuple[Leftover, ...] = ()  # what the emitted revision still holds, at its lines
+    proved: bool | None = None  # equal to migrate's schema on every database of `convert --verify`; None: not run
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -62,6 +67,7 @@ class Conversion:
     versions: tuple[VersionReport, ...]
     versions_folder: str
     appended: bool  # written into an existing tree (--onto)
+    verified_on: tuple[str, ...] = ()  # the databases of `convert --verify`
 
     @property
     def stamp_map(self) -> tuple[tuple[int, str], ...]:
@@ -113,8 +119,9 @@ def plan_conversion(
                                "use --revision-ids hex")
         source, report = _version(number, revision, down, entries, dates)
         path = os.path.join(versions, report.file)
-        files.append((path, render_revision(source)))
-        reports.append(report)
+        text = render_revision(source)
+        files.append((path, text))
+        reports.append(_counted(report, text))
         down = revision
     if scaffold and onto is None:
         files[:0] = [(os.path.join(out, "alembic.ini"), ALEMBIC_INI), (os.path.join(out, "env.py"), ENV_PY),
@@ -178,6 +185,14 @@ def _version(
                            len(translation.operations) if translation else 0,
                            translation.unsupported if translation else (), problem)
     return source, report
+
+
+def _counted(report: VersionReport, text: str) -> VersionReport:
+    """A translated version with migrate or SQLAlchemy-1.x code left in `text`, its emitted revision, is partial."""
+    if report.status not in ("translated", "partial"):
+        return report
+    leftovers = find_leftovers(text)
+    return dataclasses.replace(report, leftovers=leftovers, status="partial" if leftovers else report.status)
 
 
 def _status(translation: Translation | None, problem: str | None, sql: dict[tuple[str, str], list[str]]) -> str:

@@ -3,7 +3,9 @@
 sqlalchemy-migrate 0.13.0, its last release, imports `pkg_resources` and
 `sqlalchemy.databases`: it needs SQLAlchemy < 2 and setuptools < 82, so it cannot share
 mig-lint's interpreter. `replay` and `verify` run a migrate repository's steps in such an
-interpreter (`--migrate-python DIR/bin/python`).
+interpreter (`--migrate-python DIR/bin/python`). It gets the drivers of mig-lint's
+`postgresql` and `mysql` extras (psycopg2, PyMySQL), so that a `postgresql://` or `mysql://`
+URL works in both interpreters.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import sys
 from collections.abc import Sequence
 
 MIGRATE_REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", "SQLAlchemy==1.4.54", "setuptools<82")
-_CHECK = "import migrate.versioning.repository, sqlalchemy; print(sqlalchemy.__version__)"
+# psycopg 3 has no SQLAlchemy 1.4 dialect: the legacy side uses psycopg2 (drivers.usable_url switches to it).
+DRIVER_REQUIREMENTS = ("psycopg2-binary>=2.9", "PyMySQL>=1.1")
+_CHECK = "import migrate.versioning.repository, sqlalchemy, psycopg2, pymysql; print(sqlalchemy.__version__)"
 _OUTPUT_TAIL = 30
 
 
@@ -27,11 +31,12 @@ def interpreter(env_dir: str) -> str:
 
 
 def make_legacy_env(env_dir: str, extra: Sequence[str] = (), python: str = sys.executable) -> str:
-    """Create (or update) the virtualenv at `env_dir` with migrate and `extra` packages; return its Python."""
+    """Create (or update) the virtualenv at `env_dir` with migrate, the drivers and `extra`; return its Python."""
     if not os.path.isfile(interpreter(env_dir)):
         _run([python, "-m", "venv", env_dir], f"cannot create a virtualenv in {env_dir}")
     legacy = interpreter(env_dir)
-    _run([legacy, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *MIGRATE_REQUIREMENTS, *extra],
+    _run([legacy, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *MIGRATE_REQUIREMENTS,
+          *DRIVER_REQUIREMENTS, *extra],
          "pip install failed")
     _run([legacy, "-I", "-c", _CHECK], f"{legacy} cannot import migrate")
     return legacy

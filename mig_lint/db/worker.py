@@ -133,10 +133,24 @@ class MigrateSteps:
 def _open(request: dict[str, Any]) -> AlembicSteps | MigrateSteps:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(request["url"])
+    url, note = _drivers().usable_url(request["url"])
+    if note:
+        print(f"mig-lint worker ({sys.executable}): {note}", file=sys.stderr)
+    engine = sa.create_engine(url)
     if request["format"] == "migrate":
         return MigrateSteps(request, engine)
     return AlembicSteps(request, engine.connect())
+
+
+def _drivers() -> Any:
+    """mig_lint/db/drivers.py, loaded by path: this interpreter may have no mig-lint."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "drivers.py")
+    spec = importlib.util.spec_from_file_location("_mig_lint_drivers", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]  # the file is always there
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 
 def _error(exc: BaseException, folders: tuple[str, ...] = ()) -> dict[str, str]:
