@@ -263,8 +263,11 @@ def fix(paths: tuple[str, ...], config_file: str | None, diff: bool, dry_run: bo
     config = _config(config_file)
     planned = diff or dry_run
     try:
-        base = base or _stopped_base() or _merged_base()
-        keep = None if base else _unmerged_target()
+        keep = None
+        if not base:
+            base = _stopped_base()
+        if not base:
+            base, keep = _branch_bases()
         plan = plan_fix(paths, config, base, onto, keep)
         _show_or_write(plan.changes, diff, dry_run, "fixed")
         click.echo("".join(f"left as on {_short(base or keep)}: {reason}\n" for reason in plan.left), nl=False)
@@ -378,24 +381,30 @@ def _stopped_base() -> str | None:
 
 
 def _merged_base() -> str | None:
-    """The base branch this branch has merged (said on stderr), for `fix` given none."""
+    """The base branch this branch has merged (said on stderr), for a command given none."""
     from mig_lint.sources.git import merged_base
 
-    ref = merged_base(".")
+    return _said_merged(merged_base("."))
+
+
+def _branch_bases() -> tuple[str | None, str | None]:
+    """The base branch this branch has merged, else (as the second) the one it has not merged yet,
+    whose files `fix` leaves alone; each said on stderr."""
+    from mig_lint.sources.git import branch_bases
+
+    merged, target = branch_bases(".")
+    if merged is not None:
+        return _said_merged(merged), None
+    if target is not None:
+        click.echo(f"mig-lint: {target} is not merged here: its files are left as they are there, nothing moves "
+                   f"(`git merge {target}`, then `mig-lint fix`, moves this branch's migrations above it)", err=True)
+    return None, target
+
+
+def _said_merged(ref: str | None) -> str | None:
     if ref is not None:
         click.echo(f"mig-lint: this branch has merged {ref}: moving its migrations above {ref}'s, leaving {ref}'s "
                    "files as they are there (--base names another branch)", err=True)
-    return ref
-
-
-def _unmerged_target() -> str | None:
-    """The branch this one merges into but has not merged (said on stderr): `fix` leaves its files alone."""
-    from mig_lint.sources.git import merge_target
-
-    ref = merge_target(".")
-    if ref is not None:
-        click.echo(f"mig-lint: {ref} is not merged here: its files are left as they are there, nothing moves "
-                   f"(`git merge {ref}`, then `mig-lint fix`, moves this branch's migrations above it)", err=True)
     return ref
 
 

@@ -5,6 +5,7 @@ same `Files` interface as the disk.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -72,67 +73,68 @@ _STOPPED = (("rebase", "rebase-merge/onto"), ("rebase", "rebase-apply/onto"), ("
             ("cherry-pick", "CHERRY_PICK_HEAD"), ("revert", "REVERT_HEAD"))
 
 
+# The branches a branch merges into, in the order they are asked for when none is named.
+BASE_CANDIDATES = ("@{upstream}", "origin/HEAD", "main", "master")
+
+
 def default_base(start: str) -> str | None:
     """The branch this one merges into when none is named: its upstream, else `origin/HEAD`,
     else `main` or `master` (unless that is the branch checked out); None outside git or when none exists."""
-    try:
-        current = run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
-    except GitError:
-        current = ""
-    for ref in ("@{upstream}", "origin/HEAD", "main", "master"):
-        if ref == current:
-            continue
-        try:
-            return run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
-        except GitError:
-            continue
+    current = _current_branch(start)
+    for ref in BASE_CANDIDATES:
+        resolved = _resolve(start, ref) if ref != current else None
+        if resolved is not None:
+            return resolved[0]
     return None
 
 
 def merged_base(start: str) -> str | None:
-    """The newest of the branches this one merges into that HEAD has merged (an ancestor of HEAD).
+    """The newest of the branches this one merges into that HEAD has merged (an ancestor of HEAD)."""
+    return branch_bases(start)[0]
 
-    Of two merged ones, the one that contains the other is it (a local `main` merged after
-    `origin/main` was last fetched). None when HEAD has merged none of them.
+
+def branch_bases(start: str) -> tuple[str | None, str | None]:
+    """(the newest branch this one merges into that HEAD has merged, the first of them, merged or not).
+
+    The branches are `default_base`'s, less an upstream of the same name (`origin/feature`
+    of `feature`, the branch's own pushed copy) and any branch checked out or at HEAD's
+    commit. Of two merged ones, the one that contains the other is the newest (a local
+    `main` merged after `origin/main` was last fetched). (None, None) outside git, on a
+    detached HEAD, or on such a branch itself.
     """
-    found = _merge_targets(start)
-    if found is None:
-        return None
-    head, targets = found
-    best: tuple[str, str] | None = None
-    for name, commit in targets:
-        if _is_ancestor(start, commit, head) and (best is None or (
-                commit != best[1] and _is_ancestor(start, best[1], commit))):
-            best = (name, commit)
-    return best[0] if best else None
-
-
-def merge_target(start: str) -> str | None:
-    """The first of the branches this one merges into, merged or not; None on such a branch itself."""
-    found = _merge_targets(start)
-    return found[1][0][0] if found and found[1] else None
-
-
-def _merge_targets(start: str) -> tuple[str, list[tuple[str, str]]] | None:
-    """HEAD's commit, and the branches it merges into as (name, commit): `default_base`'s,
-    less an upstream of the same name (`origin/feature` of `feature`, the branch's own
-    pushed copy) and any branch checked out or at HEAD's commit. None outside git or on a
-    detached HEAD."""
+    current = _current_branch(start)
     try:
-        current = run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
         head = run_git(start, "rev-parse", "HEAD").decode().strip()
     except GitError:
+        return None, None
+    if not current:
+        return None, None
+    targets = [found for found in map(functools.partial(_resolve, start), BASE_CANDIDATES) if found is not None
+               and current not in (found[0], found[0].split("/", 1)[-1]) and found[1] != head]
+    newest: tuple[str, str] | None = None
+    for name, commit in targets:
+        if _is_ancestor(start, commit, head) and (newest is None or (
+                commit != newest[1] and _is_ancestor(start, newest[1], commit))):
+            newest = (name, commit)
+    return (newest[0] if newest else None), (targets[0][0] if targets else None)
+
+
+def _current_branch(start: str) -> str:
+    """The branch checked out; "" on a detached HEAD or outside git."""
+    try:
+        return run_git(start, "symbolic-ref", "--quiet", "--short", "HEAD").decode().strip()
+    except GitError:
+        return ""
+
+
+def _resolve(start: str, ref: str) -> tuple[str, str] | None:
+    """(the short name, the commit) of `ref`, or None when the clone has no such ref."""
+    try:
+        name = run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
+        commit = run_git(start, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+    except GitError:
         return None
-    targets = []
-    for ref in ("@{upstream}", "origin/HEAD", "main", "master"):
-        try:
-            name = run_git(start, "rev-parse", "--verify", "--quiet", "--abbrev-ref", ref).decode().strip()
-            commit = run_git(start, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
-        except GitError:
-            continue
-        if name != current and name.split("/", 1)[-1] != current and commit != head:
-            targets.append((name, commit))
-    return head, targets
+    return name, commit
 
 
 def _is_ancestor(start: str, commit: str, head: str) -> bool:
