@@ -21,6 +21,7 @@ import pytest
 
 from mig_lint.cli import main
 from mig_lint.sources.git import merged_base
+from tests.conftest import commit_all
 from tests.conftest import write_tree
 from tests.rebase_test import ENV_PY
 
@@ -89,11 +90,6 @@ SHAPES = {"one-tree": lambda: _plain("app", ""), "labels": lambda: _labelled("ap
 CONFIG = {"pyproject.toml": '[tool.mig-lint]\nhead-file = "versions/HEAD"\n'}
 
 
-def _commit(git, message):
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
-
-
 def _heads_written(capsys):
     assert main(["heads", "--write"]) == 1
     capsys.readouterr()
@@ -108,15 +104,15 @@ def _fork(shape, git, in_tmp, capsys):
     """main and feature each added revisions (and rewrote the head files); feature is checked out."""
     write_tree(in_tmp, {**CONFIG, **shape.base})
     _heads_written(capsys)
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, shape.on_feature)
     _heads_written(capsys)
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, shape.on_main)
     _heads_written(capsys)
-    _commit(git, "main")
+    commit_all(git, "main")
     git("checkout", "-q", "feature")
     return shape
 
@@ -139,7 +135,7 @@ def _not_merged(git, in_tmp, capsys):
     assert hints == ["mig-lint rebase --base main"]
     for hint in hints:
         assert main(shlex.split(hint)[1:]) == 1
-    _commit(git, "the branch's revisions follow main's heads")
+    commit_all(git, "the branch's revisions follow main's heads")
     _stops(git, "merge", "-q", "--no-edit", "main")
     assert main(["fix"]) == 1
     _continue(git, in_tmp, "commit", "--no-edit")
@@ -149,7 +145,7 @@ def _merged(git, in_tmp, capsys):
     git("merge", "-q", "-X", "ours", "--no-edit", "main")
     assert main(["fix", "--base", "main"]) == 1
     assert "left as on main: " in capsys.readouterr().out
-    _commit(git, "fixed")
+    commit_all(git, "fixed")
 
 
 def _merged_plain_fix(git, in_tmp, capsys):
@@ -157,7 +153,7 @@ def _merged_plain_fix(git, in_tmp, capsys):
     git("merge", "-q", "-X", "ours", "--no-edit", "main")
     assert main(["fix"]) == 1
     assert "mig-lint: this branch has merged main: moving its migrations above main's" in capsys.readouterr().err
-    _commit(git, "fixed")
+    commit_all(git, "fixed")
 
 
 def _merged_plain_rebase(git, in_tmp, capsys):
@@ -166,7 +162,7 @@ def _merged_plain_rebase(git, in_tmp, capsys):
     assert main(["rebase"]) == 1
     assert "mig-lint: this branch has merged main" in capsys.readouterr().err
     assert main(["fix"]) == 0
-    _commit(git, "fixed")
+    commit_all(git, "fixed")
 
 
 def _stopped_merge(git, in_tmp, capsys):
@@ -286,13 +282,13 @@ def test_a_hint_printed_in_a_subfolder_runs_there(git, in_tmp, capsys, monkeypat
 def _branches(git, in_tmp):
     """main has one commit more than where feature (one commit of its own) left it."""
     write_tree(in_tmp, {"a.txt": "a\n"})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"f.txt": "f\n"})
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"m.txt": "m\n"})
-    _commit(git, "main")
+    commit_all(git, "main")
     git("checkout", "-q", "feature")
 
 
@@ -346,13 +342,13 @@ def _stale_base(git, in_tmp, capsys):
     """a's Revises: line is stale on main; main moves on (d); feature adds c with a stale line too."""
     v = "app/db/versions"
     write_tree(in_tmp, {**CONFIG, **_ini("app"), f"{v}/a.py": _script("a", None, revises="zz")})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {f"{v}/c.py": _script("c", "a", revises="yy")})
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {f"{v}/d.py": _script("d", "a")})
-    _commit(git, "main")
+    commit_all(git, "main")
     git("checkout", "-q", "feature")
     capsys.readouterr()
 
@@ -372,7 +368,7 @@ def test_plain_fix_with_a_target_it_cannot_read_fixes_every_file(git, in_tmp, ca
     """An unrelated main (no merge-base): what main has is not known, and the output says so."""
     _stale_base(git, in_tmp, capsys)
     git("checkout", "-q", "--orphan", "elsewhere")
-    _commit(git, "unrelated history")
+    commit_all(git, "unrelated history")
     assert main(["fix"]) == 1
     out = capsys.readouterr().out
     assert "main cannot be read (" in out and "header lines are fixed in every file" in out

@@ -23,6 +23,12 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+def commit_all(git, message: str) -> None:
+    """Commit everything in the work tree (the `git` fixture's runner)."""
+    git("add", "-A")
+    git("commit", "-q", "-m", message)
+
+
 def alembic_script(revision: str, down: str | None, **extra: str) -> str:
     lines = [f"revision = {revision!r}", f"down_revision = {down!r}"]
     lines += [f"{name} = {value}" for name, value in extra.items()]

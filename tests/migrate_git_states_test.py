@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 
 from mig_lint.cli import main
+from tests.conftest import commit_all
 from tests.conftest import write_tree
 
 CFG = "[db_settings]\nrepository_id = {name}\nversion_table = migrate_version_{name}\n"
@@ -64,11 +65,6 @@ def _listing(*names: str) -> str:
     for name in names:
         listed.setdefault(name[:3], []).append(name)
     return json.dumps(listed, indent=2) + "\n"
-
-
-def _commit(git, message):
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
 
 
 def _base_files(repos, listing):
@@ -118,13 +114,13 @@ def _my_files(repos, listing, shared_test):
 def _forked(git, root, repos, listing, shared_test):
     """main at the fork, the branch `feature` with its versions, main with its own; `feature` checked out."""
     write_tree(root, _base_files(repos, listing))
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(root, _my_files(repos, listing, shared_test))
-    _commit(git, "mine")
+    commit_all(git, "mine")
     git("checkout", "-q", "main")
     write_tree(root, _their_files(repos, listing))
-    _commit(git, "theirs")
+    commit_all(git, "theirs")
     git("checkout", "-q", "feature")
 
 
@@ -226,7 +222,7 @@ def _finish_merge(git, root, capsys, shared_test):
         capsys.readouterr()
         if shared_test:
             _keep_both_sides(root, SHARED_TEST)
-        _commit(git, "merge main")
+        commit_all(git, "merge main")
 
 
 @pytest.mark.parametrize("action", ["hint", "fix --base main"])
@@ -244,7 +240,7 @@ def test_branch_not_merged_yet(git, in_tmp, capsys, repos, variant, action):
     assert not any(r.version(1, "_theirs.py") in status or r.version(0, "_init.py") in status for r in repos)
     assert main(["check", "--base", "main"]) == 0
     capsys.readouterr()
-    _commit(git, "renumbered")
+    commit_all(git, "renumbered")
     _finish_merge(git, in_tmp, capsys, shared_test)
     _assert_repaired(git, in_tmp, repos, listing, shared_test)
 
@@ -261,7 +257,7 @@ def _merge_by_hand(git, root, repos, listing, shared_test):
                     p.name for p in versions.iterdir() if p.name[:3].isdigit())))
         if shared_test:
             _keep_both_sides(root, SHARED_TEST)
-        _commit(git, "merge main")
+        commit_all(git, "merge main")
 
 
 @pytest.mark.parametrize("action", ["hint", "fix --base main", "fix", "renumber"])
@@ -325,12 +321,12 @@ def test_hint_printed_in_a_subfolder_works_there(git, in_tmp, capsys, monkeypatc
     assert (in_tmp / TWO[0].version(1, "_mine.py")).exists()  # the other repository is left as it was
 
 
-def test_rebase_goes_on_after_the_renumbered_commit(git, in_tmp, capsys):
+def test_rebase_goes_on_after_the_renumberedcommit_all(git, in_tmp, capsys):
     """A later commit of the branch that edits its version lands on the renumbered file."""
     repo = ONE[0]
     _forked(git, in_tmp, ONE, True, False)
     write_tree(in_tmp, {repo.version(2, "_mine2.py"): _script("t_m_mine2") + "# reviewed\n"})
-    _commit(git, "review")
+    commit_all(git, "review")
     _stops(git, "rebase", "main")
     assert main(["fix"]) == 1
     capsys.readouterr()

@@ -8,6 +8,7 @@ import pytest
 
 from mig_lint.cli import main
 from mig_lint.fix.rebase import _like
+from tests.conftest import commit_all
 from tests.conftest import write_tree
 
 ENV_PY = """\
@@ -29,23 +30,18 @@ def _script(revision, down, header=True):
             f"def upgrade():\n    op.create_table({('t_' + revision)!r}, sa.Column('id', sa.Integer, primary_key=True))\n")
 
 
-def _commit(git, message):
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
-
-
 @pytest.fixture
 def diverged(git, in_tmp):
     """main: a <- b <- d; feature (checked out, main merged in): b <- c <- e."""
     write_tree(in_tmp, {"alembic.ini": "[alembic]\nscript_location = db\nsqlalchemy.url = sqlite:///app.db\n",
                         "db/env.py": ENV_PY, "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", "a")})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/versions/c.py": _script("c", "b"), "db/versions/e.py": _script("e", "c", header=False)})
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"db/versions/d.py": _script("d", "b")})
-    _commit(git, "d")
+    commit_all(git, "d")
     git("checkout", "-q", "feature")
     git("merge", "-q", "--no-edit", "main")
     return git
@@ -121,7 +117,7 @@ def test_already_in_place_is_no_change(diverged, in_tmp, capsys):
 def test_base_with_several_heads_needs_onto(git, in_tmp, capsys):
     write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", "a"),
                         "db/versions/x.py": _script("x", "a")})
-    _commit(git, "forked base")
+    commit_all(git, "forked base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/versions/c.py": _script("c", "b")})
     assert main(["rebase", "--base", "main"]) == 2
@@ -131,7 +127,7 @@ def test_base_with_several_heads_needs_onto(git, in_tmp, capsys):
 
 def test_tree_missing_on_the_base(git, in_tmp, capsys):
     write_tree(in_tmp, {"README": "x"})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None)})
     assert main(["rebase", "--base", "main"]) == 2
@@ -234,7 +230,7 @@ def test_without_any_default_base_nothing_is_refused(diverged, in_tmp, capsys):
 
 def test_default_base_without_the_tree(git, in_tmp, capsys):
     write_tree(in_tmp, {"README": "x"})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/env.py": "", "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", None)})
     assert main(["rebase", "b", "--onto", "a"]) == 1
@@ -281,14 +277,14 @@ def test_a_project_without_alembic_trees(in_tmp, capsys):
 
 def test_rebase_base_moves_in_every_tree_the_base_has(git, in_tmp, capsys):
     write_tree(in_tmp, {"one/env.py": "", "one/versions/a.py": _script("a", None)})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"one/versions/c.py": _script("c", "a"),
                         "two/env.py": "", "two/versions/x.py": _script("x", None)})
-    _commit(git, "feature: a revision, and a tree main does not have")
+    commit_all(git, "feature: a revision, and a tree main does not have")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"one/versions/b.py": _script("b", "a")})
-    _commit(git, "b")
+    commit_all(git, "b")
     git("checkout", "-q", "feature")
     git("merge", "-q", "--no-edit", "main")
     assert main(["rebase", "--base", "main"]) == 1

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from mig_lint.cli import main
+from tests.conftest import commit_all
 from tests.conftest import write_tree
 
 CFG = "[db_settings]\nrepository_id = r\nversion_table = migrate_version\n"
@@ -18,11 +19,6 @@ def _names(root):
     return sorted(p.name for p in (root / "repo" / "versions").iterdir())
 
 
-def _commit(git, message):
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
-
-
 @pytest.fixture
 def collided(git, in_tmp):
     """main has 047_x; the branch added 047_y (+ its SQL script) and 048_z, and merged main."""
@@ -30,7 +26,7 @@ def collided(git, in_tmp):
                         "repo/versions/versions.json": '{"046": ["046_a.py"]}\n',
                         "tests/test_migrations.py": "def _check_046(self): pass\n",
                         "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["tests/*.py"]\n'})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/versions/047_y.py": UP, "repo/versions/047_y_sqlite_upgrade.sql": "SELECT 1;\n",
                         "repo/versions/048_z.py": UP,
@@ -38,19 +34,19 @@ def collided(git, in_tmp):
                                                        '"047_y_sqlite_upgrade.sql"], "048": ["048_z.py"]}\n',
                         "tests/test_migrations.py": "def _check_046(self): pass\ndef _check_047(self): pass\n"
                                                     "def _pre_upgrade_048(self): pass\n"})
-    _commit(git, "mine")
+    commit_all(git, "mine")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"repo/versions/047_x.py": UP,
                         "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py"]}\n',
                         "tests/test_migrations.py": "def _check_046(self): pass\ndef _check_047(self): x = 1\n"})
-    _commit(git, "theirs")
+    commit_all(git, "theirs")
     git("checkout", "-q", "feature")
     write_tree(in_tmp, {"repo/versions/047_x.py": UP,
                         "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py", "047_y.py", '
                                                        '"047_y_sqlite_upgrade.sql"], "048": ["048_z.py"]}\n',
                         "tests/test_migrations.py": "def _check_046(self): pass\ndef _check_047(self): x = 1\n"
                                                     "def _check_047(self): pass\ndef _pre_upgrade_048(self): pass\n"})
-    _commit(git, "merged main")
+    commit_all(git, "merged main")
     return git
 
 
@@ -186,7 +182,7 @@ def test_sql_scripts_go_with_the_script_whose_description_they_carry(in_tmp, cap
 
 def test_hint_of_a_collision_in_a_repository_new_on_the_branch(git, in_tmp, capsys):
     write_tree(in_tmp, {"README": "x"})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/001_a.py": UP, "repo/versions/001_b.py": UP})
     assert main(["check", "--base", "main", "--format", "json"]) == 1
@@ -201,14 +197,14 @@ def test_a_name_that_is_another_moved_files_old_name(git, in_tmp, capsys):
     """047_x -> 048_x while 048_x -> 049_x: git mv takes the higher one first."""
     write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/046_a.py": UP,
                         "tests/test_m.py": b"\x00\x01", "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["tests/*.py"]\n'})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/versions/047_x.py": UP + "# first\n", "repo/versions/048_x.py": UP + "# second\n",
                         "tests/test_m.py": "def _check_047(self): pass\n"})
-    _commit(git, "mine")
+    commit_all(git, "mine")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"repo/versions/047_y.py": UP})
-    _commit(git, "theirs")
+    commit_all(git, "theirs")
     git("checkout", "-q", "feature")
     assert main(["renumber", "--base", "main"]) == 1
     assert capsys.readouterr().out.splitlines() == [
@@ -226,15 +222,15 @@ def test_a_name_that_is_another_moved_files_old_name(git, in_tmp, capsys):
 def test_conflicted_versions_json_with_nothing_to_move(git, in_tmp, capsys):
     write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/046_a.py": UP,
                         "repo/versions/versions.json": '{"046": ["046_a.py"]}\n'})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/versions/048_y.py": UP,
                         "repo/versions/versions.json": '{"046": ["046_a.py"], "048": ["048_y.py"]}\n'})
-    _commit(git, "mine, above main's already")
+    commit_all(git, "mine, above main's already")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"repo/versions/047_x.py": UP,
                         "repo/versions/versions.json": '{"046": ["046_a.py"], "047": ["047_x.py"]}\n'})
-    _commit(git, "theirs")
+    commit_all(git, "theirs")
     git("checkout", "-q", "feature")
     with pytest.raises(subprocess.CalledProcessError):
         git("merge", "-q", "--no-edit", "main")
@@ -249,7 +245,7 @@ def test_conflicted_versions_json_with_nothing_to_move(git, in_tmp, capsys):
 
 def test_tree_new_on_the_branch(git, in_tmp, capsys):
     write_tree(in_tmp, {"README": "x"})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/001_a.py": UP})
     assert main(["renumber", "--base", "main"]) == 0
@@ -266,14 +262,14 @@ def test_one_number_moving_apart_in_two_repositories(git, in_tmp, capsys):
     """_check_002 cannot say which repository's 002 it tests: it is left alone, and the output says so."""
     write_tree(in_tmp, {"one/migrate.cfg": CFG, "one/versions/001_a.py": UP, "two/migrate.cfg": CFG,
                         "two/versions/001_a.py": UP, "pyproject.toml": '[tool.mig-lint.tests]\npaths = ["t/*.py"]\n'})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"one/versions/002_b.py": UP + "# b\n", "two/versions/002_b.py": UP + "# b\n",
                         "t/test_x.py": "def _check_002(self): pass\n"})
-    _commit(git, "mine")
+    commit_all(git, "mine")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"one/versions/002_t.py": UP, "one/versions/003_t.py": UP, "two/versions/002_t.py": UP})
-    _commit(git, "theirs")
+    commit_all(git, "theirs")
     git("checkout", "-q", "feature")
     note = "tests that name version 2 are left as they are: it becomes 3 or 4 in different repositories"
     assert main(["fix", "--base", "main", "--dry-run"]) == 1
@@ -289,10 +285,10 @@ def test_two_new_versions_of_one_number_on_a_branch_where_main_has_not_moved(git
     """main (merged: it is where the branch started) lends no number; the branch's own collision moves."""
     write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/__init__.py": "", "repo/versions/__init__.py": "",
                         "repo/versions/001_a.py": UP})
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/versions/002_b.py": UP, "repo/versions/002_c.py": UP})
-    _commit(git, "two of mine")
+    commit_all(git, "two of mine")
     assert main(command) == 1
     assert "renamed repo/versions/002_c.py -> repo/versions/003_c.py" in capsys.readouterr().out
     assert _names(in_tmp) == ["001_a.py", "002_b.py", "003_c.py", "__init__.py"]
@@ -302,7 +298,7 @@ def test_without_configured_tests_a_kept_number_is_said(git, in_tmp, capsys):
     """The default test files count as tests: a name whose number another version keeps is left, and said."""
     write_tree(in_tmp, {"repo/migrate.cfg": CFG, "repo/versions/001_a.py": UP, "repo/versions/001_b.py": UP,
                         "tests/test_migrations.py": "def _check_001(self): pass\n"})
-    _commit(git, "collided")
+    commit_all(git, "collided")
     assert main(["renumber"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "renamed repo/versions/001_b.py -> repo/versions/002_b.py",

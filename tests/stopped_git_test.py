@@ -11,6 +11,7 @@ import pytest
 from mig_lint.cli import main
 from tests.alembic_git_states_test import _labelled
 from tests.alembic_git_states_test import _script as labelled_script
+from tests.conftest import commit_all
 from tests.conftest import write_tree
 from tests.rebase_test import _script
 from tests.rebase_test import ENV_PY
@@ -20,11 +21,6 @@ ALEMBIC_BASE = {
     "pyproject.toml": '[tool.mig-lint]\nhead-file = "versions/HEAD"\n',
     "db/env.py": ENV_PY, "db/versions/a.py": _script("a", None), "db/versions/b.py": _script("b", "a"),
 }
-
-
-def _commit(git, message):
-    git("add", "-A")
-    git("commit", "-q", "-m", message)
 
 
 def _write_heads(capsys, *paths):
@@ -42,15 +38,15 @@ def alembic_fork(git, in_tmp, capsys):
     """main adds d on b; feature adds c and e on b; each commits its head file."""
     write_tree(in_tmp, ALEMBIC_BASE)
     _write_heads(capsys)
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"db/versions/c.py": _script("c", "b"), "db/versions/e.py": _script("e", "c")})
     _write_heads(capsys)
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"db/versions/d.py": _script("d", "b")})
     _write_heads(capsys)
-    _commit(git, "d")
+    commit_all(git, "d")
     git("checkout", "-q", "feature")
     return git
 
@@ -92,7 +88,7 @@ def test_fix_in_a_stopped_merge(alembic_fork, in_tmp, capsys):
     assert main(["check", "--base", "main"]) == 0
     assert main(["fix"]) == 0  # a second run changes nothing
     _alembic_upgrade(in_tmp)
-    _commit(alembic_fork, "merged main")
+    commit_all(alembic_fork, "merged main")
     assert not os.path.exists(in_tmp / ".git/MERGE_HEAD")
 
 
@@ -145,11 +141,11 @@ def test_rebase_outside_a_stopped_operation_needs_arguments(alembic_fork, capsys
 def test_fix_base_with_trees_the_base_lacks_or_that_did_not_move(alembic_fork, in_tmp, capsys):
     write_tree(in_tmp, {"repo/migrate.cfg": MIGRATE_CFG, "repo/versions/001_a.py": _migrate_script("t_a")})
     _write_heads(capsys, "repo")
-    _commit(alembic_fork, "a migrate repository, on both branches")
+    commit_all(alembic_fork, "a migrate repository, on both branches")
     alembic_fork("checkout", "-q", "main")
     alembic_fork("merge", "-q", "--no-edit", "-X", "ours", "feature")
     alembic_fork("rm", "-q", "-r", "db")
-    _commit(alembic_fork, "main drops its alembic tree")
+    commit_all(alembic_fork, "main drops its alembic tree")
     alembic_fork("checkout", "-q", "feature")
     alembic_fork("merge", "-q", "--no-edit", "-s", "ours", "main")
     assert main(["fix", "--base", "main", "db", "repo"]) == 0
@@ -159,7 +155,7 @@ def test_fix_base_with_trees_the_base_lacks_or_that_did_not_move(alembic_fork, i
 def test_a_moved_revision_with_a_stale_header_is_fixed_in_one_change(alembic_fork, in_tmp, capsys):
     stale = _script("c", "b").replace("Revision ID: c", "Revision ID: old")
     write_tree(in_tmp, {"db/versions/c.py": stale})
-    _commit(alembic_fork, "stale header")
+    commit_all(alembic_fork, "stale header")
     alembic_fork("merge", "-q", "-X", "ours", "--no-edit", "main")
     assert main(["fix", "--base", "main", "--dry-run"]) == 1
     assert capsys.readouterr().out == ("db/versions/c.py:4: Revises: b -> d\n"
@@ -178,7 +174,7 @@ def test_fix_base_before_the_base_is_merged(alembic_fork, in_tmp, capsys):
     assert main(["fix", "--base", "main"]) == 1
     capsys.readouterr()
     assert (in_tmp / "db/versions/c.py").read_bytes() == _script("c", "d").encode()
-    _commit(alembic_fork, "c follows d")
+    commit_all(alembic_fork, "c follows d")
     _stop(alembic_fork, "merge", "-q", "--no-edit", "main")  # the head files still conflict
     assert main(["fix"]) == 1
     assert capsys.readouterr().out.splitlines()[:1] == ["fixed db/versions/HEAD: head of the history is e"]
@@ -204,18 +200,18 @@ def migrate_fork(git, in_tmp, capsys):
         "tests/test_walk.py": "def _check_001(self): pass\n",
     })
     _write_heads(capsys, "repo")
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {"repo/versions/002_y.py": _migrate_script("t_y"),
                         "repo/versions/002_y_sqlite_upgrade.sql": "CREATE TABLE t_y_sql (id INTEGER);\n",
                         "tests/test_walk.py": "def _check_001(self): pass\ndef _check_002(self): y = 1\n"})
     _write_heads(capsys, "repo")
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {"repo/versions/002_x.py": _migrate_script("t_x"),
                         "tests/test_walk.py": "def _check_001(self): pass\ndef _check_002(self): x = 1\n"})
     _write_heads(capsys, "repo")
-    _commit(git, "x")
+    commit_all(git, "x")
     git("checkout", "-q", "feature")
     return git
 
@@ -264,7 +260,7 @@ def test_fix_renumbers_in_a_stopped_merge_or_rebase_then_migrate_upgrades(migrat
 def test_a_stopped_revert_is_refused_with_what_to_do(alembic_fork, in_tmp, capsys):
     write_tree(in_tmp, {"db/versions/f.py": _script("f", "e")})
     _write_heads(capsys)
-    _commit(alembic_fork, "f")
+    commit_all(alembic_fork, "f")
     _stop(alembic_fork, "revert", "--no-edit", "HEAD~1")  # takes c and e away; f's head file line conflicts
     assert (in_tmp / ".git/REVERT_HEAD").is_file()
     before = {p.name: p.read_bytes() for p in (in_tmp / "db/versions").iterdir()}
@@ -279,13 +275,13 @@ def _labelled_fork(git, in_tmp, on_main, on_feature):
     """The expand/contract history of alembic_git_states_test with other additions, main merged in."""
     script = labelled_script
     write_tree(in_tmp, _labelled("app").base)
-    _commit(git, "base")
+    commit_all(git, "base")
     git("checkout", "-q", "-b", "feature")
     write_tree(in_tmp, {f"app/db/versions/{r}.py": script(r, *spec) for r, spec in on_feature.items()})
-    _commit(git, "feature")
+    commit_all(git, "feature")
     git("checkout", "-q", "main")
     write_tree(in_tmp, {f"app/db/versions/{r}.py": script(r, *spec) for r, spec in on_main.items()})
-    _commit(git, "main")
+    commit_all(git, "main")
     git("checkout", "-q", "feature")
     git("merge", "-q", "--no-edit", "main")
 
