@@ -57,6 +57,10 @@ def render_revision(source: RevisionSource) -> str:
     ]
     if translation is not None and translation.sqlalchemy_names:
         header.append(f"from sqlalchemy import {', '.join(translation.sqlalchemy_names)}")
+    if translation is not None and (translation.uses_changeset or translation.changeset_names):
+        header.extend(CHANGESET_IMPORT.splitlines())
+        if translation.changeset_names:
+            header.append(f"from migrate_changeset import {', '.join(translation.changeset_names)}  # noqa: E402")
     module = "\n".join(line for line in module_lines if not line.startswith("from __future__ "))
     parts = ["\n".join(header) + ("\n" + module if module else "")]
     parts.append(
@@ -71,6 +75,17 @@ def render_revision(source: RevisionSource) -> str:
     parts.append(_function("upgrade", source))
     parts.append(_function("downgrade", source))
     return "\n\n\n".join(parts) + "\n"
+
+
+CHANGESET_MODULE = "migrate_changeset.py"  # written beside env.py, the folder above versions/
+CHANGESET_IMPORT = """
+import os
+import sys
+
+_TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _TREE not in sys.path:
+    sys.path.insert(0, _TREE)
+import migrate_changeset as changeset  # noqa: E402  migrate's calls at run time (mig-lint convert wrote it)"""
 
 
 def _sql_block(sql: SqlScripts) -> str:

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import os
+import pathlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -20,6 +21,8 @@ from mig_lint.convert.analyze import Unsupported
 from mig_lint.convert.leftovers import find_leftovers
 from mig_lint.convert.leftovers import Leftover
 from mig_lint.convert.render import ALEMBIC_INI
+from mig_lint.convert.render import CHANGESET_IMPORT
+from mig_lint.convert.render import CHANGESET_MODULE
 from mig_lint.convert.render import ENV_PY
 from mig_lint.convert.render import render_revision
 from mig_lint.convert.render import RevisionSource
@@ -83,6 +86,16 @@ def split_sql(text: str) -> list[str]:
     return [s for s in (part.strip() for part in sqlparse.split(formatted)) if s and not _IGNORED_SQL.match(s)]
 
 
+def changeset_layer() -> str:
+    """The changeset layer's source, as written into a converted tree."""
+    return pathlib.Path(__file__).with_name(CHANGESET_MODULE).read_text(encoding="utf-8")
+
+
+def source_uses_changeset(text: str) -> bool:
+    """A revision `render_revision` wrote that imports the changeset layer."""
+    return CHANGESET_IMPORT.strip() in text
+
+
 def revision_id(number: int, scheme: str) -> str:
     """The revision id of a migrate version: its number zero-padded to 4, or 12 random hex digits."""
     return secrets.token_hex(6) if scheme == "hex" else str(number).zfill(4)
@@ -123,6 +136,8 @@ def plan_conversion(
         files.append((path, text))
         reports.append(_counted(report, text))
         down = revision
+    if any(source_uses_changeset(text) for _path, text in files):
+        files.append((os.path.join(os.path.dirname(versions), CHANGESET_MODULE), changeset_layer()))
     if scaffold and onto is None:
         files[:0] = [(os.path.join(out, "alembic.ini"), ALEMBIC_INI), (os.path.join(out, "env.py"), ENV_PY),
                      (os.path.join(out, "script.py.mako"), SCRIPT_MAKO)]
