@@ -181,6 +181,40 @@ def test_what_the_source_cannot_prove_runs_on_the_changeset_layer(body, after):
     assert after in translation.upgrade
 
 
+@pytest.mark.parametrize(
+    ("body", "after"),
+    (
+        pytest.param("u = Table(tname, meta, autoload=True)\nu.drop()\n",
+                     "u = Table(tname, meta, autoload_with=migrate_engine)\nop.drop_table(u.name)\n",
+                     id="table-named-by-a-variable"),
+        pytest.param("migrate_engine.execute(sa.update(t, values={'a': 1}))\nx = sa.text('1')\n",
+                     "migrate_engine.execute(changeset.update(t, values={'a': 1}))\nx = sa.text('1')\n",
+                     id="sqlalchemy-functions-with-1x-arguments"),
+        pytest.param("names = migrate_engine.table_names()\n",
+                     "names = sa.inspect(migrate_engine).get_table_names()\n", id="table-names"),
+        pytest.param("d = {}\nd.update(other)\n", "d = {}\nd.update(other)\n", id="dict-update-is-no-statement"),
+        pytest.param("meta.reflect()\nmeta.reflect(only=['a'])\n",
+                     "meta.reflect(bind=migrate_engine)\nmeta.reflect(only=['a'], bind=migrate_engine)\n",
+                     id="reflect-gets-the-bind"),
+        pytest.param("f = lambda: 1\nn = 0\nwhile n < 2:\n    n += 1\nk: int = 1\nwith ctx:\n    pass\n"
+                     "with ctx as w:\n    pass\nif (v := 1):\n    pass\na, *b = pair\nw.drop()\nb.drop()\n",
+                     "f = lambda: 1\nn = 0\nwhile n < 2:\n    n += 1\nk: int = 1\nwith ctx:\n    pass\n"
+                     "with ctx as w:\n    pass\nif (v := 1):\n    pass\na, *b = pair\nchangeset.drop(w)\n"
+                     "changeset.drop(b)\n", id="binding-forms-the-source-cannot-follow"),
+        pytest.param("Column(*spec).create(t)\n", "changeset.create(Column(*spec), t)\n",
+                     id="column-from-star-arguments"),
+        pytest.param("rows = migrate_engine.execute(select([t.c.a], whereclause=t.c.a > 1)).fetchall()\n",
+                     "rows = changeset.execute(migrate_engine, changeset.select_([t.c.a], whereclause=t.c.a > 1))"
+                     ".fetchall()\n", id="select-with-whereclause-keyword"),
+    ),
+)
+def test_sqlalchemy_1_forms_and_bindings(body, after):
+    source = ("def upgrade(migrate_engine):\n    meta = MetaData(bind=migrate_engine)\n"
+              "    t = Table('t', meta, autoload=True)\n" + textwrap.indent(body, "    "))
+    upgrade = translate(source).upgrade
+    assert upgrade.split("autoload_with=migrate_engine)\n", 1)[1] == textwrap.indent(after, "    ")
+
+
 def test_placeholder():
     assert translate("def upgrade(migrate_engine):\n    '''Nothing.'''\n    pass\n").placeholder
     assert translate("x = 1\n").placeholder

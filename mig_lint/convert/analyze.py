@@ -609,8 +609,6 @@ class _Transformer(cst.CSTTransformer):
     def _method_call(self, original: cst.Call, updated: cst.Call, receiver: cst.BaseExpression,
                      method: str) -> cst.BaseExpression:
         """SQLAlchemy 1.x calls: implicit execution, Engine-only API on the connection, old arguments."""
-        if isinstance(receiver, cst.Name) and receiver.value in ("op", "batch_op", "changeset"):
-            return updated
         if isinstance(receiver, cst.Name) and receiver.value in ("sa", "sqlalchemy", "sql", "expression"):
             if method in _STATEMENT_FUNCTIONS and _old_statement_arguments(updated, function=True):
                 return self._on_layer(original, updated, method, [])
@@ -742,19 +740,15 @@ def _count_targets(target: cst.BaseExpression, bound: collections.Counter[str], 
     if isinstance(target, cst.Name):
         bound[target.value] += 2 if twice else 1
     elif isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
+        for element in target.elements:  # `*rest` too: its element's value is the name
             _count_targets(element.value, bound, twice=True)
-    elif isinstance(target, cst.StarredElement):
-        _count_targets(target.value, bound, twice=True)
 
 
 def _plain_column(node: cst.BaseExpression) -> bool:
     """A `Column(...)` written out whose ADD COLUMN alembic issues as migrate did: no foreign
     key (SQLite rebuilds the table for one), no `unique=` / `index=` / `primary_key=` flag
     (migrate creates only the named `unique_name` / `index_name`), a literal default."""
-    if _call_name(node) != "Column":
-        return False
-    assert isinstance(node, cst.Call)
+    assert isinstance(node, cst.Call) and _call_name(node) == "Column"
     if any(_call_name(a.value) == "ForeignKey" or a.star for a in node.args):
         return False
     flags = [a for a in node.args if a.keyword is not None and a.keyword.value in ("unique", "index", "primary_key")]

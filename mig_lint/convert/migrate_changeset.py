@@ -243,9 +243,11 @@ def _add_column(column: Any, table: Any = None, index_name: str | None = None,
         raise TypeError(f"column {column.name!r}: pass the Table, not its name")
     table = _table_of(column, table)
     definition = _copy(column, unique=None, index=None)
-    if _dialect() == "sqlite" and column.foreign_keys:
+    if _dialect() == "sqlite" and column.foreign_keys and all(fk.name for fk in column.foreign_keys):
         with op.batch_alter_table(table.name, recreate="always") as batch_op:
             batch_op.add_column(definition)  # migrate rebuilt the table too: no ALTER for keys there
+    elif _dialect() == "sqlite" and column.foreign_keys:
+        _add_column_with_references(table.name, definition)
     else:
         op.add_column(table.name, definition)
     if column.table is None:
@@ -265,6 +267,22 @@ def _add_column(column: Any, table: Any = None, index_name: str | None = None,
         with op.batch_alter_table(table.name) as batch_op:
             batch_op.create_primary_key(primary_key_name, [column.name])
     return column
+
+
+def _add_column_with_references(table: str, column: Any) -> None:
+    """SQLite's ADD COLUMN with inline REFERENCES: the unnamed foreign key migrate's rebuild gave
+    (alembic's batch mode names every constraint it adds)."""
+    dialect = op.get_context().dialect
+    quote = dialect.identifier_preparer.quote
+    sa.Table(table, sa.MetaData(), column)
+    spec = str(sa.schema.CreateColumn(column).compile(dialect=dialect))
+    for fk in column.foreign_keys:
+        referred, _, referred_column = fk.target_fullname.rpartition(".")
+        spec += f" REFERENCES {quote(referred)} ({quote(referred_column)})"
+        spec += "".join(f" ON {event} {getattr(fk, key)}" for key, event in (("ondelete", "DELETE"),
+                                                                            ("onupdate", "UPDATE"))
+                        if getattr(fk, key))
+    op.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {spec}")
 
 
 def _drop_column(column: Any, table: Any = None, **_: Any) -> Any:
