@@ -256,8 +256,7 @@ MORE = [  # forms real scripts use beyond the rows of docs/convert.md
     pytest.param("fk = ForeignKeyConstraint(columns=cols(t), refcolumns=refs, name=n)\nfk.drop()\n"
                  "ForeignKeyConstraint(cols(t), refs, ondelete='CASCADE').create()\n",
                  "fk = ForeignKeyConstraint(columns=cols(t), refcolumns=refs, name=n)\n"
-                 "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
-                 "    batch_op.drop_constraint(n, type_='foreignkey')\n"
+                 "changeset.drop(fk)\n"
                  "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
                  "    batch_op.create_foreign_key('_'.join([list(cols(t))[0].table.name, list(cols(t))[0].name, 'fkey']), "
                  "list(refs)[0].table.name, [c.name for c in list(cols(t))], [c.name for c in list(refs)], "

@@ -5,7 +5,7 @@ wrong on real repositories (a loop variable, a name bound twice, a table compute
 columns held in variables and copies, SQLAlchemy 1.x implicit execution and arguments,
 Engine-only API and SQL in a variable, migrate's constraint classes with `table=`, a column
 with a foreign key, `unique=True` with `unique_name=` and a default, reflected foreign keys
-dropped by name). migrate runs it in the legacy interpreter, the untouched conversion in
+dropped by name, an unnamed one dropped by the name None). migrate runs it in the legacy interpreter, the untouched conversion in
 this one, and verify compares the two schemas after every version.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mig_lint.convert.repository import changeset_layer
 RUNTIME = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "runtime"
 VERSIONS = ["create", "loop_variable", "name_bound_twice", "prefix_loop", "columns_held_in_variables",
             "implicit_execution", "engine_api", "constraints_with_table", "column_with_foreign_key",
-            "column_flags", "drop_reflected_foreign_keys"]
+            "column_flags", "drop_reflected_foreign_keys", "drop_unnamed_foreign_key"]
 
 
 @pytest.fixture
@@ -33,8 +33,8 @@ def runtime(in_tmp):
 def test_every_shape_converts_with_nothing_left_and_the_layer_beside_env_py(runtime, capsys):
     assert main(["convert", "repo", "--out", "out"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(": ")[1] for line in lines[1:12]] == ["translated (unproved)"] * 11
-    assert [line.split()[3] for line in lines[1:12]] == [f"{n:04d}_{v}.py:" for n, v in enumerate(VERSIONS, 1)]
+    assert [line.split(": ")[1] for line in lines[1:13]] == ["translated (unproved)"] * 12
+    assert [line.split()[3] for line in lines[1:13]] == [f"{n:04d}_{v}.py:" for n, v in enumerate(VERSIONS, 1)]
     assert Path("out/migrate_changeset.py").read_text() == changeset_layer()
     assert "changeset.drop(index)" in Path("out/versions/0002_loop_variable.py").read_text()
     assert main(["check", "out"]) == 0
@@ -56,9 +56,9 @@ def test_migrate_and_the_conversion_build_the_same_schema_on_sqlite(runtime, cap
     from tests.legacy_env import legacy_python
 
     assert main(["convert", "repo", "--out", "out", "--verify", "--migrate-python", legacy_python()]) == 0
-    assert capsys.readouterr().out.splitlines()[12:14] == [
-        "11 versions: 11 translated and proved.",
-        "verify on SQLite: 11 of 11 versions proved equal to migrate's schema.",
+    assert capsys.readouterr().out.splitlines()[13:15] == [
+        "12 versions: 12 translated and proved.",
+        "verify on SQLite: 12 of 12 versions proved equal to migrate's schema.",
     ]
 
 
@@ -70,7 +70,7 @@ def test_migrate_and_the_conversion_build_the_same_schema_on_servers(runtime, ca
     server = require_server(kind, runtime.parent)
     assert main(["convert", "repo", "--out", "out", "--verify", "--url", server,
                  "--migrate-python", legacy_python()]) == 0
-    assert capsys.readouterr().out.splitlines()[12] == "11 versions: 11 translated and proved."
+    assert capsys.readouterr().out.splitlines()[13] == "12 versions: 12 translated and proved."
 
 
 def test_the_conversion_runs_on_sqlalchemy_1_4_and_alembic_1_19_too(runtime, capsys):
@@ -80,4 +80,4 @@ def test_the_conversion_runs_on_sqlalchemy_1_4_and_alembic_1_19_too(runtime, cap
     capsys.readouterr()
     legacy = legacy_python()
     assert main(["verify", "repo", "out", "--python", legacy, "--migrate-python", legacy]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "  ok: all 11 versions build the same schema"
+    assert capsys.readouterr().out.splitlines()[-1] == "  ok: all 12 versions build the same schema"

@@ -182,8 +182,11 @@ def test_migrates_constraint_classes_create_and_drop_under_their_autonames(db):
         changeset.CheckConstraint("id > 0")
     named = changeset.ForeignKeyConstraint(["parent_id"], ["parents.id"], table=users, name="users_parent_fk")
     assert named.referred() == ("parents", ["id"])
-    changeset.drop(changeset.ForeignKeyConstraint([users.c.parent_id], [parents.c.id]))  # unnamed: kept
+    changeset.drop(changeset.ForeignKeyConstraint([users.c.parent_id], [parents.c.id], name="absent"))
     assert sa.inspect(db).get_foreign_keys("users")[0]["referred_table"] == "parents"
+    # migrate's SQLite rebuild for a key dropped without a name: every unnamed key goes
+    changeset.drop(changeset.ForeignKeyConstraint([users.c.parent_id], [parents.c.id]))
+    assert sa.inspect(db).get_foreign_keys("users") == []
     changeset.create(changeset.ForeignKeyConstraint([users.c.id], [parents.c.id], name="users_id_fk",
                                                     ondelete="CASCADE"))
     changeset.drop(changeset.ForeignKeyConstraint([users.c.id], [parents.c.id], name="users_id_fk"))

@@ -503,6 +503,8 @@ class _Transformer(cst.CSTTransformer):
         table = self._table_name(table_expr)
         names = [c[1] for c in columns if c is not None]
         name_arg = _keyword(definition, "name")
+        if name_arg is not None and not _is_text(name_arg.value):
+            return None  # a name read at run time may be None (SQLite reflects keys unnamed): the layer decides
         name = self._code(name_arg.value) if name_arg is not None else _autoname(kind, table, names)
         if name is None:
             return None
@@ -537,6 +539,8 @@ class _Transformer(cst.CSTTransformer):
         cols, refs = f"list({self._code(source)})", f"list({self._code(target)})"
         table = f"{cols}[0].table.name"
         name_arg = _keyword(call, "name")
+        if name_arg is not None and not _is_text(name_arg.value):
+            return None
         name = (self._code(name_arg.value) if name_arg is not None
                 else _autoname("foreignkey", table, [f"{cols}[0].name"]) or "")
         if method == "drop":
@@ -638,7 +642,7 @@ class _Transformer(cst.CSTTransformer):
             if not isinstance(self._resolve(receiver), (cst.Dict, cst.Set, cst.DictComp, cst.SetComp, cst.List)):
                 return self._on_layer(original, updated, method, [receiver])
         if method == "reflect" and self._scope() is not None and self._scope().engine and not any(  # type: ignore[union-attr]
-                a.keyword is not None and a.keyword.value == "bind" for a in updated.args):
+                a.keyword is None or a.keyword.value == "bind" for a in updated.args):
             bind = cst.Arg(cst.parse_expression(self._engine()), keyword=cst.Name("bind"),
                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
             self._done(original, "MetaData.reflect(bind=...)")

@@ -215,9 +215,21 @@ def _drop_constraint(constraint: Any) -> None:
         if kind == "check":
             raise NotImplementedError("SQLite does not support ALTER TABLE DROP CONSTRAINT (neither did migrate)")
         if kind == "foreignkey" and name not in _foreign_key_names(table):
-            return  # migrate rebuilt the table keeping an unnamed key: nothing changes
+            if not constraint.name:
+                _drop_unnamed_foreign_keys(table)
+            return
     with op.batch_alter_table(table) as batch_op:
         batch_op.drop_constraint(name, type_=kind)
+
+
+def _drop_unnamed_foreign_keys(table: str) -> None:
+    """migrate's SQLite rebuild for a foreign key dropped without a name: the table comes back
+    without any of its unnamed foreign keys (a name that matches nothing changes nothing)."""
+    copy = sa.Table(table, sa.MetaData(), autoload_with=op.get_bind())
+    for key in [c for c in copy.foreign_key_constraints if not c.name]:
+        copy.constraints.discard(key)
+    with op.batch_alter_table(table, copy_from=copy, recreate="always"):
+        pass
 
 
 def _foreign_key_names(table: str) -> set[str]:

@@ -4,7 +4,9 @@ Two workers run the two chains on two scratch databases of one server (two SQLit
 default): after each migrate version, the alembic chain is brought up to the revision the
 stamp map gives for it, both databases are snapshotted, and the tables that moved on either
 side since the last match are compared. The walk stops at the first version that differs,
-or whose comparison fails; the versions matched before it are kept.
+or whose comparison fails; the versions matched before it are kept. With `downgrade`, a
+walk that matched every version then goes back down, version by version, both sides, and
+compares after each downgrade.
 
 The version tables are each tool's own: `migrate_version` and `alembic_version` are left
 out, and so are copies of them under one prefix (a script that copies every table makes
@@ -65,10 +67,26 @@ class Verification:
     planned: int
     version_tables: tuple[str, str] = ("migrate_version", "alembic_version")
     version_copies: tuple[str, ...] = ()
+    downgrade: bool = False  # asked to walk back down after the upgrades
+    down_pairs: tuple[Pair, ...] = ()  # each version undone, newest first, compared after its downgrade
+
+    @property
+    def upgrades_ok(self) -> bool:
+        return len(self.pairs) == self.planned and not any(p.failed for p in self.pairs)
+
+    @property
+    def downgrades_ok(self) -> bool:
+        walkable = sum(bool(p.revision) for p in self.pairs)
+        return len(self.down_pairs) == walkable and not any(p.failed for p in self.down_pairs)
 
     @property
     def ok(self) -> bool:
-        return len(self.pairs) == self.planned and not any(p.failed for p in self.pairs)
+        return self.upgrades_ok and (not self.downgrade or self.downgrades_ok)
+
+    @property
+    def matched_down(self) -> int:
+        """How many versions walked back to the same schema before the downgrade walk stopped."""
+        return sum(not p.failed for p in self.down_pairs)
 
     @property
     def matched(self) -> int:
@@ -82,8 +100,9 @@ class Verification:
 
 
 def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], python: Interpreters,
-           timeout: float | None = None) -> Verification:
-    """Walk both chains from empty databases at `urls` (migrate's, alembic's) and compare every version."""
+           timeout: float | None = None, downgrade: bool = False) -> Verification:
+    """Walk both chains from empty databases at `urls` (migrate's, alembic's) and compare every version;
+    with `downgrade`, once every version matched, walk back down and compare after each downgrade."""
     mapping = stamp_map(alembic.root)
     version_table = read_migrate_config(os.path.join(repository.root, "migrate.cfg")).version_table
     ignore = VERSION_TABLES | {version_table}
@@ -96,13 +115,16 @@ def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], pytho
         workers[1].open(worker_request(alembic, urls[1], None))
         walk = _SideBySide(engines, workers[0], workers[1], ignore, version_table)
         pairs = walk.run(_pairs(workers[0].opened.plan, workers[1].opened.plan, mapping))
+        planned = len(workers[0].opened.plan)
+        up_ok = len(pairs) == planned and not any(p.failed for p in pairs)
+        down_pairs = walk.back(pairs) if downgrade and up_ok else ()
     finally:
         for worker in workers:
             worker.close()
         for engine in engines:
             engine.dispose()
-    return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, len(workers[0].opened.plan),
-                        (version_table, "alembic_version"), tuple(sorted(walk.copies)))
+    return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, planned,
+                        (version_table, "alembic_version"), tuple(sorted(walk.copies)), downgrade, down_pairs)
 
 
 def _pairs(versions: tuple[str, ...], revisions: tuple[str, ...],
@@ -147,15 +169,30 @@ class _SideBySide:
                 break
         return tuple(done)
 
-    def _step(self, version: str, revisions: tuple[str, ...]) -> Pair:
-        migrated = self.migrate.step("up", version)
+    def back(self, pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+        """Undo each version, newest first, both sides, comparing after each; stops at the first
+        difference, or at a squashed version (alembic's side has nothing below its base to undo)."""
+        done: list[Pair] = []
+        for pair in reversed(pairs):
+            if not pair.revision:
+                break
+            revisions = tuple(reversed([d.version for d in pair.alembic]))
+            down = self._step(pair.version, revisions, "down")
+            done.append(down)
+            if down.failed:
+                break
+        return tuple(done)
+
+    def _step(self, version: str, revisions: tuple[str, ...], direction: str = "up") -> Pair:
+        migrated = self.migrate.step(direction, version)
         upgraded: list[StepDone] = []
         if not (migrated.error or migrated.timed_out):
             for revision in revisions:
-                upgraded.append(self.alembic.step("up", revision))
+                upgraded.append(self.alembic.step(direction, revision))
                 if upgraded[-1].error or upgraded[-1].timed_out:
                     break
-        pair = Pair(version, revisions[-1] if revisions else "", migrated, tuple(upgraded))
+        last = revisions[-1] if direction == "up" else revisions[0]
+        pair = Pair(version, last if revisions else "", migrated, tuple(upgraded))
         if pair.failed or not revisions:
             return pair
         try:
