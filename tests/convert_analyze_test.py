@@ -215,6 +215,15 @@ def test_sqlalchemy_1_forms_and_bindings(body, after):
     assert upgrade.split("autoload_with=migrate_engine)\n", 1)[1] == textwrap.indent(after, "    ")
 
 
+def test_strings_naming_migrates_version_table_name_alembics():
+    source = ("def upgrade(migrate_engine):\n    migrate_engine.execute('ALTER TABLE migrate_version CONVERT TO x')\n"
+              "    migrate_engine.execute('SELECT * FROM migrate_versions')\n")
+    assert translate(source).upgrade == (
+        "    migrate_engine = op.get_bind()\n    migrate_engine.execute(sa.text('ALTER TABLE alembic_version CONVERT TO x'))\n"
+        "    migrate_engine.execute(sa.text('SELECT * FROM migrate_versions'))\n")
+    assert "FROM alembic_version" in translate(source.replace("migrate_versions", "db_version"), "db_version").upgrade
+
+
 def test_placeholder():
     assert translate("def upgrade(migrate_engine):\n    '''Nothing.'''\n    pass\n").placeholder
     assert translate("x = 1\n").placeholder

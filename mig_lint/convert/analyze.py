@@ -18,6 +18,7 @@ in a loop) is named by `<table>.name` in the operation, so loops and helpers con
 from __future__ import annotations
 
 import collections
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -81,11 +82,16 @@ class _Scope:
     bindings: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
 
-def translate(source: str) -> Translation:
-    """Translate a migrate script's source; raises cst.ParserSyntaxError on a syntax error."""
+def translate(source: str, version_table: str = "migrate_version") -> Translation:
+    """Translate a migrate script's source; raises cst.ParserSyntaxError on a syntax error.
+
+    A string in `upgrade`/`downgrade` naming migrate's `version_table` (`ALTER TABLE
+    migrate_version CONVERT TO ...`) names alembic's version table instead: the converted
+    tree has no migrate version table, and the statement was about the version table.
+    """
     module = cst.parse_module(source)
     wrapper = cst.MetadataWrapper(module)
-    transformer = _Transformer(wrapper.module)
+    transformer = _Transformer(wrapper.module, version_table)
     converted = wrapper.visit(transformer)
     functions = {name: _body_code(converted, node) for name, node in transformer.functions.items()}
     rest = converted.with_changes(body=[s for s in converted.body if not _is_function(s, ("upgrade", "downgrade"))])
@@ -159,9 +165,10 @@ def _positional(call: cst.Call) -> list[cst.Arg]:
 class _Transformer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, version_table: str = "migrate_version") -> None:
         super().__init__()
         self._module = module
+        self._version_table = re.compile(rf"\b{re.escape(version_table)}\b")
         self.functions: dict[str, cst.FunctionDef] = {}
         self.operations: list[Operation] = []
         self.unsupported: list[Unsupported] = []
@@ -657,6 +664,12 @@ class _Transformer(cst.CSTTransformer):
         args = [*(cst.Arg(value) for value in first), *updated.args]
         return cst.Call(cst.parse_expression(f"changeset.{function}"), _no_trailing_comma(
             [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]))
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        if not self._scopes or not self._version_table.search(updated.value):
+            return updated
+        self._done(original, "alembic_version (the string named migrate's version table)")
+        return updated.with_changes(value=self._version_table.sub("alembic_version", updated.value))
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if (isinstance(updated.value, cst.Name) and updated.value.value in self.migrate_modules

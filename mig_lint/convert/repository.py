@@ -32,6 +32,7 @@ from mig_lint.model import MigrateEntry
 from mig_lint.model import SLOTS
 from mig_lint.rules.migrate import by_number
 from mig_lint.sources.files import read_text
+from mig_lint.sources.migrate import read_migrate_config
 from mig_lint.sources.migrate import read_migrate_tree
 from mig_lint.sources.paths import display_path
 from mig_lint.words import counted
@@ -118,6 +119,7 @@ def plan_conversion(
         raise ConvertError(f"versions {', '.join(map(str, sorted(collisions)))} have more than one Python script "
                            "(ML301): run `mig-lint renumber` first")
     dates = _first_commit_dates(os.path.join(repository, "versions"))
+    version_table = read_migrate_config(os.path.join(repository, "migrate.cfg")).version_table
     files: list[tuple[str, str]] = []
     reports: list[VersionReport] = []
     versions, taken = (os.path.join(out, "versions"), set()) if onto is None else _existing_tree(out, onto)
@@ -130,7 +132,7 @@ def plan_conversion(
         if revision in taken:
             raise ConvertError(f"revision id {revision} is already used in {display_path(out)}: "
                                "use --revision-ids hex")
-        source, report = _version(number, revision, down, entries, dates)
+        source, report = _version(number, revision, down, entries, dates, version_table)
         path = os.path.join(versions, report.file)
         text = render_revision(source)
         files.append((path, text))
@@ -166,7 +168,8 @@ def _existing_tree(out: str, onto: str) -> tuple[str, set[str]]:
 
 
 def _version(
-    number: int, revision: str, down: str | None, entries: Sequence[MigrateEntry], dates: dict[str, str]
+    number: int, revision: str, down: str | None, entries: Sequence[MigrateEntry], dates: dict[str, str],
+    version_table: str,
 ) -> tuple[RevisionSource, VersionReport]:
     script = next((e for e in entries if e.kind == "py"), None)
     sql = {}
@@ -182,7 +185,7 @@ def _version(
             problem = f"{script.path} {text.detail}"
         else:
             try:
-                translation = translate(text)
+                translation = translate(text, version_table)
             except ParserSyntaxError as e:
                 problem = f"{script.path}:{e.raw_line}: cannot be parsed: {e.message}"
             if translation is not None and translation.upgrade is None:
