@@ -133,18 +133,23 @@ def _failure(last: Pair) -> list[str]:
 
 
 def _downgrade_lines(result: Verification) -> list[str]:
+    """The walk back down: from the top when every version matched, from the last version
+    matched when a migrate step stopped the walk up, not at all after a difference."""
     if not result.downgrade:
         return []
-    if not result.upgrades_ok:
-        return ["  downgrades: not walked (the upgrade walk stopped first)"]
-    walkable = sum(bool(p.revision) for p in result.pairs)
+    walkable = result.down_planned
+    if not walkable:
+        return ["  downgrades: not walked (the walk up stopped on a difference, or matched nothing to undo)"]
+    start = "" if result.upgrades_ok else f" from migrate version {result.down_pairs[0].version}"
     if result.downgrades_ok:
-        squashed = result.planned - walkable
-        rest = f" (the {counted(squashed, 'squashed version')} below the first revision stay)" if squashed else ""
-        return [f"  ok: {_every_version(walkable)} back down to the same schema{rest}"]
+        matched = sum(1 for p in result.pairs if not p.failed)
+        squashed = matched - walkable
+        rest = f" (the {counted(squashed, 'version')} up to the squashed revision stay)" if squashed else ""
+        return [f"  ok{start}: {_every_version(walkable)} back down to the same schema{rest}"]
     last = result.down_pairs[-1]
-    return [f"  downgrades: {result.matched_down} of {counted(walkable, 'version')} walked back to the same schema; "
-            f"undoing migrate version {last.version} (revision {last.revision}) does not:", *_failure(last)]
+    return [f"  downgrades{start}: {result.matched_down} of {counted(walkable, 'version')} walked back to the "
+            f"same schema; undoing migrate version {last.version} (revision {last.revision}) does not:",
+            *_failure(last)]
 
 
 def _version_copies_note(result: Verification) -> list[str]:
@@ -162,7 +167,7 @@ def verify_json(results: Sequence[Verification]) -> str:
                             "copies": list(r.version_copies)},
          "steps": [_pair_data(p) for p in r.pairs],
          "downgrade": None if not r.downgrade else {
-             "ok": r.upgrades_ok and r.downgrades_ok, "walked": r.upgrades_ok, "matched": r.matched_down,
+             "ok": r.upgrades_ok and r.downgrades_ok, "versions": r.down_planned, "matched": r.matched_down,
              "steps": [_pair_data(p) for p in r.down_pairs]}}
         for r in results]}
     return json.dumps(data, indent=2) + "\n"

@@ -69,6 +69,7 @@ class Verification:
     version_copies: tuple[str, ...] = ()
     downgrade: bool = False  # asked to walk back down after the upgrades
     down_pairs: tuple[Pair, ...] = ()  # each version undone, newest first, compared after its downgrade
+    down_planned: int = 0  # the matched versions above the squash (if any) that the walk back undoes
 
     @property
     def upgrades_ok(self) -> bool:
@@ -76,8 +77,7 @@ class Verification:
 
     @property
     def downgrades_ok(self) -> bool:
-        walkable = sum(bool(p.revision) for p in self.pairs)
-        return len(self.down_pairs) == walkable and not any(p.failed for p in self.down_pairs)
+        return len(self.down_pairs) == self.down_planned and not any(p.failed for p in self.down_pairs)
 
     @property
     def ok(self) -> bool:
@@ -116,15 +116,27 @@ def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], pytho
         walk = _SideBySide(engines, workers[0], workers[1], ignore, version_table)
         pairs = walk.run(_pairs(workers[0].opened.plan, workers[1].opened.plan, mapping))
         planned = len(workers[0].opened.plan)
-        up_ok = len(pairs) == planned and not any(p.failed for p in pairs)
-        down_pairs = walk.back(pairs) if downgrade and up_ok else ()
+        matched = _walked_back_from(pairs) if downgrade else ()
+        down_pairs = walk.back(matched)
     finally:
         for worker in workers:
             worker.close()
         for engine in engines:
             engine.dispose()
     return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, planned,
-                        (version_table, "alembic_version"), tuple(sorted(walk.copies)), downgrade, down_pairs)
+                        (version_table, "alembic_version"), tuple(sorted(walk.copies)), downgrade, down_pairs,
+                        sum(bool(p.revision) for p in matched))
+
+
+def _walked_back_from(pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+    """The versions the walk back starts from: all that matched, when the walk up did not stop
+    on a difference (a migrate step that fails leaves both databases at the version before)."""
+    last = pairs[-1] if pairs else None
+    if last is not None and last.failed:
+        migrate_stopped = (last.migrate.error or last.migrate.timed_out) and not last.alembic
+        pairs = pairs[:-1] if migrate_stopped else ()
+    squashed = [i for i, pair in enumerate(pairs) if not pair.revision]
+    return pairs[squashed[-1] + 2:] if squashed else pairs  # undoing the squash would undo all below it
 
 
 def _pairs(versions: tuple[str, ...], revisions: tuple[str, ...],
@@ -170,12 +182,9 @@ class _SideBySide:
         return tuple(done)
 
     def back(self, pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
-        """Undo each version, newest first, both sides, comparing after each; stops at the first
-        difference, or at a squashed version (alembic's side has nothing below its base to undo)."""
+        """Undo each version, newest first, both sides, comparing after each; stops at the first difference."""
         done: list[Pair] = []
         for pair in reversed(pairs):
-            if not pair.revision:
-                break
             revisions = tuple(reversed([d.version for d in pair.alembic]))
             down = self._step(pair.version, revisions, "down")
             done.append(down)
@@ -191,8 +200,8 @@ class _SideBySide:
                 upgraded.append(self.alembic.step(direction, revision))
                 if upgraded[-1].error or upgraded[-1].timed_out:
                     break
-        last = revisions[-1] if direction == "up" else revisions[0]
-        pair = Pair(version, last if revisions else "", migrated, tuple(upgraded))
+        last = "" if not revisions else revisions[-1] if direction == "up" else revisions[0]
+        pair = Pair(version, last, migrated, tuple(upgraded))
         if pair.failed or not revisions:
             return pair
         try:
