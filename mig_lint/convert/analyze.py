@@ -82,7 +82,18 @@ class _Scope:
     bindings: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
 
-def translate(source: str, version_table: str = "migrate_version") -> Translation:
+@dataclass(frozen=True, **SLOTS)
+class Helpers:
+    """The modules beside a repository's versions/ that its scripts import: where they go."""
+
+    folder: str  # the repository's folder name, the last part of the package path scripts import them by
+    modules: frozenset[str]  # their names, without .py
+
+
+HELPERS_PACKAGE = "migrate_helpers"  # the package beside env.py the helper modules are translated into
+
+
+def translate(source: str, version_table: str = "migrate_version", helpers: Helpers | None = None) -> Translation:
     """Translate a migrate script's source; raises cst.ParserSyntaxError on a syntax error.
 
     A string in `upgrade`/`downgrade` naming migrate's `version_table` (`ALTER TABLE
@@ -91,7 +102,7 @@ def translate(source: str, version_table: str = "migrate_version") -> Translatio
     """
     module = cst.parse_module(source)
     wrapper = cst.MetadataWrapper(module)
-    transformer = _Transformer(wrapper.module, version_table)
+    transformer = _Transformer(wrapper.module, version_table, helpers)
     converted = wrapper.visit(transformer)
     functions = {name: _body_code(converted, node) for name, node in transformer.functions.items()}
     rest = converted.with_changes(body=[s for s in converted.body if not _is_function(s, ("upgrade", "downgrade"))])
@@ -165,9 +176,11 @@ def _positional(call: cst.Call) -> list[cst.Arg]:
 class _Transformer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, module: cst.Module, version_table: str = "migrate_version") -> None:
+    def __init__(self, module: cst.Module, version_table: str = "migrate_version",
+                 helpers: Helpers | None = None) -> None:
         super().__init__()
         self._module = module
+        self._helpers = helpers
         self._version_table = re.compile(rf"\b{re.escape(version_table)}\b")
         self.functions: dict[str, cst.FunctionDef] = {}
         self.operations: list[Operation] = []
@@ -283,7 +296,25 @@ class _Transformer(cst.CSTTransformer):
                     is_module = self._code(alias.name) in _MIGRATE_MODULES
                     (self.migrate_modules if is_module else self.from_migrate).add(name)
             return cst.RemoveFromParent()
+        helper = self._helper_module(module, updated)
+        if helper is not None:
+            self.uses_changeset = True  # the helpers are found beside env.py, as the layer is
+            self._done(original, f"from {helper} import ...")
+            return updated.with_changes(module=cst.parse_expression(helper), relative=[])
         return updated
+
+    def _helper_module(self, module: str, node: cst.ImportFrom) -> str | None:
+        """`migrate_helpers.schema` for `from <pkg>.migrate_repo.schema import ...`, `migrate_helpers`
+        for `from <pkg>.migrate_repo import schema`: the repository's helpers, translated beside env.py."""
+        if self._helpers is None:
+            return None
+        parts = module.split(".")
+        if len(parts) >= 2 and parts[-2] == self._helpers.folder and parts[-1] in self._helpers.modules:
+            return f"{HELPERS_PACKAGE}.{parts[-1]}"
+        names = [] if isinstance(node.names, cst.ImportStar) else [self._code(a.name) for a in node.names]
+        if parts[-1] == self._helpers.folder and names and all(n in self._helpers.modules for n in names):
+            return HELPERS_PACKAGE
+        return None
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.BaseSmallStatement | cst.RemovalSentinel:
         gone = [a for a in updated.names if self._code(a.name).split(".")[0] == "migrate"]
