@@ -628,13 +628,15 @@ def _with_driver(url: str | None) -> str | None:
 @click.argument("directory", type=click.Path())
 @click.option("--with", "extra", multiple=True, metavar="REQUIREMENT",
               help="Another package to install, such as a database driver (repeatable).")
-def legacy_env(directory: str, extra: tuple[str, ...]) -> int:
+@click.option("--sqlalchemy", "sqlalchemy_version", type=click.Choice(["1.4.54", "1.3.24"]), default="1.4.54",
+              show_default=True, help="1.3.24 for scripts that use what SQLAlchemy 1.4 removed (Table.count()).")
+def legacy_env(directory: str, extra: tuple[str, ...], sqlalchemy_version: str) -> int:
     """Make (or update) a virtualenv in DIRECTORY in which sqlalchemy-migrate 0.13.0 runs."""
     from mig_lint.db.legacy import LegacyEnvError
     from mig_lint.db.legacy import make_legacy_env
 
     try:
-        python = make_legacy_env(directory, extra)
+        python = make_legacy_env(directory, extra, sqlalchemy=sqlalchemy_version)
     except LegacyEnvError as e:
         raise UsageProblem(str(e)) from None
     click.echo(f"{python}: sqlalchemy-migrate runs here; pass it as --migrate-python")

@@ -216,6 +216,8 @@ def test_sqlalchemy_1_statements_and_implicit_execution(db):
     changeset.execute(db, changeset.delete(users, users.c.id == 6))
     changeset.execute(sa.text("UPDATE users SET email = :e WHERE id = 4"), e="k")
     assert changeset.scalar(changeset.select_([users.c.name], users.c.id == 2)) == "B"
+    assert changeset.scalar(changeset.count(users, users.c.id > 4)) == 1
+    assert changeset.scalar(changeset.count(users)) == 5 and changeset.count([1, 1, 2], 1) == 2
     assert changeset.scalar(db, sa.select(sa.func.count()).select_from(users)) == 5
     assert changeset.scalar(db.execute(sa.text("SELECT email FROM users WHERE id = 1"))) == "a:b"
     statement = changeset.select_([users.c.id], from_obj=users, order_by=[users.c.id.desc()], group_by=users.c.id,

@@ -676,6 +676,8 @@ class _Transformer(cst.CSTTransformer):
                 return updated
         if method in ("execute", "scalar") and not _is_call_of(receiver, ("execute", "connect", "begin")):
             return self._on_layer(original, updated, method, [receiver])
+        if method == "count" and (not updated.args or self._kind(receiver) == "table"):
+            return self._on_layer(original, updated, method, [receiver])  # 1.x's Table.count(whereclause)
         if method in _STATEMENT_FUNCTIONS and _old_statement_arguments(updated, function=False):
             if not isinstance(self._resolve(receiver), (cst.Dict, cst.Set, cst.DictComp, cst.SetComp, cst.List)):
                 return self._on_layer(original, updated, method, [receiver])

@@ -16,8 +16,8 @@ with it:
     execute(x, ...), scalar(x, ...)
                        SQLAlchemy 1.x implicit execution (`stmt.execute()`) and
                        `engine.execute("SQL")`, run on alembic's connection
-    update/insert/delete(table, ...), select_(...)
-                       SQLAlchemy 1.x positional `whereclause` / `values=`
+    update/insert/delete(table, ...), select_(...), count(table, ...)
+                       SQLAlchemy 1.x positional `whereclause` / `values=`, `Table.count()`
     connect(bind), begin(bind)
                        alembic's connection, already in its transaction
     UniqueConstraint, PrimaryKeyConstraint, ForeignKeyConstraint, CheckConstraint
@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 
 __all__ = [
     "CheckConstraint", "ForeignKeyConstraint", "PrimaryKeyConstraint", "UniqueConstraint",
-    "alter", "begin", "connect", "create", "create_column", "delete", "drop", "drop_column",
+    "alter", "begin", "connect", "count", "create", "create_column", "delete", "drop", "drop_column",
     "execute", "insert", "rename", "scalar", "select_", "update",
 ]
 
@@ -510,6 +510,15 @@ def delete(target: Any, *args: Any, **kw: Any) -> Any:
         return target.delete(*args, **kw)
     whereclause = args[0] if args else kw.pop("whereclause", None)
     statement = sa.delete(target)
+    return statement.where(whereclause) if whereclause is not None else statement
+
+
+def count(target: Any, *args: Any, **kw: Any) -> Any:
+    """1.x's `table.count(whereclause)`: a `SELECT count(*)` statement."""
+    if not _is_table(target):
+        return target.count(*args, **kw)
+    whereclause = args[0] if args else kw.pop("whereclause", None)
+    statement = sa.select(sa.func.count()).select_from(target)
     return statement.where(whereclause) if whereclause is not None else statement
 
 
