@@ -38,7 +38,8 @@ def make_legacy_env(env_dir: str, extra: Sequence[str] = (), python: str = sys.e
     if not os.path.isfile(interpreter(env_dir)):
         _run([python, "-m", "venv", env_dir], f"cannot create a virtualenv in {env_dir}")
     legacy = interpreter(env_dir)
-    requirements = [r if not r.startswith("SQLAlchemy==") else f"SQLAlchemy=={sqlalchemy}" for r in MIGRATE_REQUIREMENTS]
+    requirements = [f"SQLAlchemy=={sqlalchemy}" if r.startswith("SQLAlchemy==") else r
+                    for r in MIGRATE_REQUIREMENTS]
     _run([legacy, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *requirements,
           *DRIVER_REQUIREMENTS, *extra],
          "pip install failed")
