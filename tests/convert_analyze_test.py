@@ -203,6 +203,16 @@ def test_what_the_source_cannot_prove_runs_on_the_changeset_layer(body, after):
                      "changeset.drop(b)\n", id="binding-forms-the-source-cannot-follow"),
         pytest.param("Column(*spec).create(t)\n", "changeset.create(Column(*spec), t)\n",
                      id="column-from-star-arguments"),
+        pytest.param("UniqueConstraint(t.c.a, name=n).create()\n"
+                     "ForeignKeyConstraint(columns=cols(t), refcolumns=refs, name=n).create()\n",
+                     "changeset.create(UniqueConstraint(t.c.a, name=n))\n"
+                     "changeset.create(ForeignKeyConstraint(columns=cols(t), refcolumns=refs, name=n))\n",
+                     id="constraint-names-read-at-run-time"),
+        pytest.param("ForeignKeyConstraint(cols(t), refs, name='fk_x').drop()\nn = t.count(t.c.a > 1)\n"
+                     "m = names.count('a')\n",
+                     "with op.batch_alter_table(list(cols(t))[0].table.name) as batch_op:\n"
+                     "    batch_op.drop_constraint('fk_x', type_='foreignkey')\nn = changeset.count(t, t.c.a > 1)\n"
+                     "m = names.count('a')\n", id="computed-foreign-key-dropped-by-name-and-counts"),
         pytest.param("rows = migrate_engine.execute(select([t.c.a], whereclause=t.c.a > 1)).fetchall()\n",
                      "rows = changeset.execute(migrate_engine, changeset.select_([t.c.a], whereclause=t.c.a > 1))"
                      ".fetchall()\n", id="select-with-whereclause-keyword"),

@@ -60,11 +60,13 @@ def test_a_helper_that_cannot_be_parsed_or_keeps_migrate_code_is_told(project, c
     repository = project / "shopdb" / "migrate_repo"
     (repository / "broken.py").write_text("def f(:\n")
     (repository / "legacy.py").write_text("def f(col):\n    return col.alter(type=1)\n")
+    (repository / "latin.py").write_bytes(b"# caf\xe9\n")
     assert main(["convert", "project/shopdb/migrate_repo", "--out", "out", "--format", "json"]) == 0
     helpers = json.loads(capsys.readouterr().out)["helpers"]
     assert [(h["file"], h["problem"] is not None, len(h["leftovers"])) for h in helpers] == [
-        ("out/migrate_helpers/broken.py", True, 0), ("out/migrate_helpers/legacy.py", False, 1),
-        ("out/migrate_helpers/schema.py", False, 0)]
+        ("out/migrate_helpers/broken.py", True, 0), ("out/migrate_helpers/latin.py", True, 0),
+        ("out/migrate_helpers/legacy.py", False, 1), ("out/migrate_helpers/schema.py", False, 0)]
+    assert helpers[1]["problem"].startswith("project/shopdb/migrate_repo/latin.py ")
     assert helpers[0]["problem"].startswith("project/shopdb/migrate_repo/broken.py:1: cannot be parsed")
     assert Path("out/migrate_helpers/broken.py").read_text().endswith("raise ImportError(" +
                                                                        repr(helpers[0]["problem"]) + ")\n")
@@ -72,6 +74,6 @@ def test_a_helper_that_cannot_be_parsed_or_keeps_migrate_code_is_told(project, c
     lines = capsys.readouterr().out.splitlines()
     assert lines[3] == f"  helper project/shopdb/migrate_repo/broken.py -> out2/migrate_helpers/broken.py: " \
                        f"{helpers[0]['problem']}"
-    assert lines[4] == ("  helper project/shopdb/migrate_repo/legacy.py -> out2/migrate_helpers/legacy.py: "
+    assert lines[5] == ("  helper project/shopdb/migrate_repo/legacy.py -> out2/migrate_helpers/legacy.py: "
                         "partial: 1 migrate or SQLAlchemy 1.x construct left in the module")
-    assert lines[5].startswith("      out2/migrate_helpers/legacy.py:")
+    assert lines[6].startswith("      out2/migrate_helpers/legacy.py:")
