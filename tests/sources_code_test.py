@@ -1,12 +1,16 @@
 """sources/code.py: module-level imports (ML211) and connection uses (ML212), read without running code."""
 from __future__ import annotations
 
+import marshal
 import textwrap
 
 import pytest
 
+from mig_lint.sources.cache import decode
+from mig_lint.sources.cache import encode
 from mig_lint.sources.code import live_uses
 from mig_lint.sources.code import module_imports
+from mig_lint.sources.python import parse_script
 
 
 def _imports(source: str) -> list[tuple[tuple[str, ...], int]]:
@@ -37,7 +41,7 @@ def _imports(source: str) -> list[tuple[tuple[str, ...], int]]:
     pytest.param("with x:\n    import myapp\nwhile y:\n    import myapp.w\n", [(("myapp",), 2), (("myapp.w",), 4)],
                  id="with-while"),
     pytest.param("def f(:\n    import myapp\n", [], id="syntax-error"),
-    pytest.param("import\n", [], id="not-an-import-statement"),
+    pytest.param("import \n", [], id="not-an-import-statement"),
 ])
 def test_module_imports(source, expected):
     assert _imports(source) == expected
@@ -81,7 +85,8 @@ from sqlalchemy.engine.reflection import Inspector
                  [("bind.scalar(q)", "upgrade", 6), ("bind.fetchmany(2)", "upgrade", 7)], id="connection-scalar"),
     pytest.param("def upgrade():\n    op.execute(q).fetchall()\n", [("op.execute(q).fetchall()", "upgrade", 6)],
                  id="fetch-on-anything"),
-    pytest.param("def upgrade():\n    x = op.execute(q)\n    y = f()(q).first()\n", [], id="op-execute-and-calls"),
+    pytest.param("def upgrade():\n    x = op.execute(q)\n    y = f()(q).first()\n    op.execute(q).first()\n"
+                 "    a.b().one()\n    bind.execute(q)\n", [], id="op-execute-and-calls"),
     pytest.param("def upgrade():\n    for r in bind.execute(q):\n        pass\n",
                  [("the result of bind.execute(q)", "upgrade", 6)], id="iterated"),
     pytest.param("def upgrade():\n    if not context.is_offline_mode():\n        inspect(b)\n    else:\n        inspect(c)\n",
@@ -104,7 +109,24 @@ from sqlalchemy.engine.reflection import Inspector
                  [("bind.execute(sa.text('SELECT ' + 'x' * 80)).fetchall()", "upgrade", 6)], id="short"),
     pytest.param("def upgrade():\n    bind.execute(sa.text('SELECT a_very_long_column_name FROM a_long_table')).all()\n",
                  [("bind.execute(sa.text('SELECT a_very_long_column_name FROM...", "upgrade", 6)], id="shortened"),
+    pytest.param("import sqlalchemy.engine\n\n\ndef upgrade():\n    sqlalchemy.inspect(b)\n",
+                 [("sqlalchemy.inspect(b)", "upgrade", 9)], id="plain-import"),
     pytest.param("def upgrade(:\n    inspect(b)\n", [], id="syntax-error"),
 ])
 def test_live_uses(body, expected):
     assert _uses(HEAD + body) == expected
+
+
+def test_the_cache_keeps_imports_and_uses():
+    text = HEAD + "from myapp.models import User\nrevision = 'a'\ndown_revision = None\n\n\ndef upgrade():\n" \
+        "    inspect(op.get_bind())\n"
+    script = parse_script(text, "versions/a.py")
+    assert [i.names for i in script.imports] == [("myapp.models.User",)]
+    assert [u.what for u in script.live_uses] == ["inspect(op.get_bind())"]
+    assert decode(marshal.loads(encode(script)), "versions/a.py") == script
+
+
+def test_migrate_scripts_are_not_read_for_them():
+    text = "from myapp.models import User\n\n\ndef upgrade(migrate_engine):\n    inspect(migrate_engine)\n"
+    script = parse_script(text, "versions/001_a.py", functions_needed=True)
+    assert script.imports == () and script.live_uses == ()
