@@ -6,8 +6,8 @@ import json
 import pytest
 
 from mig_lint.cli import main
-from mig_lint.rules.hygiene import _name_pattern
 from mig_lint.rules.hygiene import application
+from mig_lint.rules.hygiene import name_template
 from mig_lint.rules.placeholder import placeholder_reason
 from tests.conftest import alembic_script
 from tests.conftest import write_tree
@@ -62,15 +62,17 @@ def test_chosen_or_generated_ids(revision):
     pytest.param("%(epoch)s_%(rev)s", "1714642200_1f4c9a02b7e3", True, id="epoch"),
     pytest.param("%(rev)s", "1f4c9a02b7e3", True, id="rev-only"),
     pytest.param("%(rev)s-%(custom)s", "1f4c9a02b7e3-anything", True, id="unknown-token-is-free-text"),
+    pytest.param("%(rev)s_%(slug)s", "1f4c9a02b7e3_1f4c9a02b7e3", True, id="id-twice"),
+    pytest.param("x_%(rev)s", "1f4c9a02b7e3_x_1f4c9a02b7e3", False, id="id-twice-neither-placed"),
 ])
-def test_name_pattern(template, name, carries):
-    pattern = _name_pattern(template, "1f4c9a02b7e3")
-    assert pattern is not None
-    assert bool(pattern.fullmatch(name)) is carries
+def test_name_template(template, name, carries):
+    names = name_template(template)
+    assert names is not None
+    assert names.carries(name, "1f4c9a02b7e3") is carries
 
 
 def test_a_template_without_rev_checks_nothing():
-    assert _name_pattern("%(year)d_%(slug)s", "1f4c9a02b7e3") is None
+    assert name_template("%(year)d_%(slug)s") is None
 
 
 def _check(args: list[str], capsys) -> tuple[int, list[tuple[str, str, int]], str]:

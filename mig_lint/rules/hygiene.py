@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from dataclasses import replace
 
 from mig_lint.model import Hit
 from mig_lint.model import Script
+from mig_lint.model import SLOTS
 from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 from mig_lint.rules.base import script_rule
@@ -25,26 +27,43 @@ _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
 _ORDER_PREFIX = r"(?:\d+_)?"  # `NNN_<rev>_<slug>.py`: a number that orders the files (ckan)
 
 
-def _name_pattern(template: str, revision: str) -> re.Pattern[str] | None:
-    """The file names (without `.py`) that carry `revision` where `template` puts it; None without `%(rev)s`.
+@dataclass(frozen=True, **SLOTS)
+class _NameTemplate:
+    """A `file_template` as two patterns: what may stand before `%(rev)s`, and after it."""
 
-    The slug is free text (people shorten or reword it), and may be missing with the
-    separator before it (`1a2b.py`); dates and times are any digits.
+    before: re.Pattern[str]
+    after: re.Pattern[str]
+
+    def carries(self, name: str, revision: str) -> bool:
+        """Whether the file name (without `.py`) holds `revision` where the template puts it."""
+        at = name.find(revision)
+        while at != -1:
+            if self.before.fullmatch(name, 0, at) and self.after.fullmatch(name, at + len(revision)):
+                return True
+            at = name.find(revision, at + 1)
+        return False
+
+
+def _pattern(template: str) -> str:
+    """A piece of a template as a regex: numbers are digits, the slug and other tokens free text.
+
+    The slug may be missing with the separator before it (`1a2b.py`).
     """
-    if "rev" not in (m.group(1) for m in _TOKEN.finditer(template)):
-        return None
     pattern, at = "", 0
     for match in _TOKEN.finditer(template):
         literal = re.escape(template[at:match.start()])
-        token = match.group(1)
-        if token == "rev":
-            pattern += literal + re.escape(revision)
-        elif token in _NUMBERS:
-            pattern += literal + r"\d+"
-        else:
-            pattern += f"(?:{literal}.*)?"
+        pattern += literal + r"\d+" if match.group(1) in _NUMBERS else f"(?:{literal}.*)?"
         at = match.end()
-    return re.compile(_ORDER_PREFIX + pattern + re.escape(template[at:]))
+    return pattern + re.escape(template[at:])
+
+
+def name_template(template: str) -> _NameTemplate | None:
+    """The file names `template` makes, or None when it puts no `%(rev)s` in them."""
+    rev = next((m for m in _TOKEN.finditer(template) if m.group(1) == "rev"), None)
+    if rev is None:
+        return None
+    return _NameTemplate(re.compile(_ORDER_PREFIX + _pattern(template[:rev.start()])),
+                         re.compile(_pattern(template[rev.end():])))
 
 
 def _shown_template(template: str, revision: str) -> str:
@@ -71,10 +90,12 @@ def file_name_mismatch(ctx: RuleContext) -> Iterator[Hit]:
     Safe: `versions/337a09a89aad_add_users.py`.
     """
     template = ctx.tree.file_template
+    names = name_template(template)
+    if names is None:
+        return
     for revision in ctx.graph.revisions.values():
         name = os.path.basename(revision.path)
-        pattern = _name_pattern(template, revision.id)
-        if pattern is None or not name.endswith(".py") or pattern.fullmatch(name[:-3]):
+        if not name.endswith(".py") or names.carries(name[:-3], revision.id):
             continue
         expected = _shown_template(template, revision.id)
         yield Hit(revision.path, revision.line,
@@ -82,8 +103,8 @@ def file_name_mismatch(ctx: RuleContext) -> Iterator[Hit]:
                   hint=f"rename it to {expected}", revision=revision.id)
 
 
-@rule("ML210", "placeholder-revision-id", "warning", formats=("alembic",))
-def placeholder_revision_id(ctx: RuleContext) -> Iterator[Hit]:
+@script_rule("ML210", "placeholder-revision-id", "warning", formats=("alembic",))
+def placeholder_revision_id(script: Script) -> Iterator[Hit]:
     """A hand-typed revision id: `a1b2c3d4e5f6`, `000000000001`, `abc123`, a run or a repetition.
 
     Why: alembic makes each id from 12 random hex digits (`uuid4().hex[-12:]`), so two
@@ -111,13 +132,13 @@ def placeholder_revision_id(ctx: RuleContext) -> Iterator[Hit]:
     Example: `revision = 'a1b2c3d4e5f6'` (bad).
     Safe: `revision = '3f9c41e07b2d'`, as `alembic revision` makes it.
     """
-    for revision in ctx.graph.revisions.values():
-        reason = placeholder_reason(revision.id)
-        if reason is not None:
-            yield Hit(revision.path, revision.line,
-                      f"revision {revision.id!r} looks hand-typed ({reason}): another branch may type the same id",
-                      hint="use a generated id: python -c \"import uuid; print(uuid.uuid4().hex[-12:])\"",
-                      revision=revision.id)
+    revision = script.assignment("revision")  # read even when a syntax error follows the header, as the graph is
+    reason = placeholder_reason(revision.value) if revision is not None and isinstance(revision.value, str) else None
+    if revision is not None and reason is not None:
+        yield Hit(script.path, revision.span.line,
+                  f"revision {revision.value!r} looks hand-typed ({reason}): another branch may type the same id",
+                  hint="use a generated id: python -c \"import uuid; print(uuid.uuid4().hex[-12:])\"",
+                  revision=str(revision.value), column=revision.span.column)
 
 
 def _project_root(start: str) -> str | None:

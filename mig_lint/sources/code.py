@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from collections.abc import Mapping
 
 from mig_lint.model import LiveUse
 from mig_lint.model import ModuleImport
 
-_IMPORT_AT_LINE_START = re.compile(r"^(?:import|from)[ \t]", re.MULTILINE)
-_INDENTED_IMPORT = re.compile(r"^[ \t]+(?:import[ \t]|from[ \t]+[\w.]+[ \t]+import[ \t])", re.MULTILINE)
 _FROM = re.compile(r"from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(.+)$")
 _PLAIN = re.compile(r"import[ \t]+(.+)$")
-_IGNORED_MODULES = frozenset({"__future__", "alembic", "sqlalchemy"})  # in every script; never the application
+# Never the application: alembic and SQLAlchemy (in every script) and the standard library.
+_IGNORED_MODULES = frozenset({"__future__", "alembic", "sqlalchemy"}) | frozenset(
+    getattr(sys, "stdlib_module_names", ("typing", "datetime", "os", "sys", "json", "uuid", "enum", "re"))
+)
 
 _INSPECTORS = frozenset({
     "sqlalchemy.inspect", "sqlalchemy.engine.reflection.Inspector.from_engine",
@@ -54,16 +56,24 @@ def module_imports(text: str) -> tuple[ModuleImport, ...]:
 
 
 def _scanned_imports(text: str) -> tuple[ModuleImport, ...] | None:
-    """The imports by a line scan, or None when only the parser can say."""
-    if _INDENTED_IMPORT.search(text) or ("\r" in text and text.count("\r") != text.count("\r\n")):
-        return None
+    """The imports by a scan of the lines holding `import`, or None when only the parser can say."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None  # a lone CR breaks lines for Python, not for this scan
     found = []
-    for match in _IMPORT_AT_LINE_START.finditer(text):
-        start = match.start()
-        if text.count('"""', 0, start) % 2 or text.count("'''", 0, start) % 2:
+    at = text.find("import")
+    while at != -1:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end == -1 else end
+        at = text.find("import", end)
+        line = text[start:end]
+        if not line.startswith(("import", "from")):
+            if line.lstrip().startswith(("import ", "from ")):
+                return None  # indented: in a function, or in a module-level block
+            continue
+        if text.count('"""', 0, start) % 2 or text.count("\'\'\'", 0, start) % 2:
             continue  # a line of a string
-        end = text.find("\n", start)
-        line = text[start:len(text) if end == -1 else end].split("#", 1)[0].rstrip()
+        line = line.split("#", 1)[0].rstrip()
         if "(" in line or line.endswith("\\") or ";" in line:
             return None
         names = _statement_names(line)
@@ -121,7 +131,7 @@ def _names_type_checking(test: ast.expr) -> bool:
 
 def live_uses(text: str) -> tuple[LiveUse, ...]:
     """Code in the migration functions that reads from the database; () for most scripts, unparsed."""
-    if not (any(t in text for t in _TRIGGERS) or text.count(".execute(") > text.count("op.execute(")):
+    if not _may_use_a_connection(text):
         return ()
     try:
         module = ast.parse(text)
@@ -144,6 +154,13 @@ def live_uses(text: str) -> tuple[LiveUse, ...]:
             if what and key not in found:
                 found[key] = LiveUse(_shown(what), name, node.lineno, node.col_offset + 1)
     return tuple(found[key] for key in sorted(found))
+
+
+def _may_use_a_connection(text: str) -> bool:
+    for trigger in _TRIGGERS:
+        if trigger in text:
+            return True
+    return ".execute(" in text and text.count(".execute(") > text.count("op.execute(")
 
 
 def _aliases(module: ast.Module) -> dict[str, str]:
