@@ -261,9 +261,10 @@ def offline_unsafe(script: Script) -> Iterator[Hit]:
     `.scalar()`, `.first()`...), `.scalar(...)`, ORM queries and sessions. Projects whose
     DBAs review or run the SQL script hit this at release time. Functions that
     `upgrade` / `downgrade` call are read too; code behind `if not
-    context.is_offline_mode():` (or after `if context.is_offline_mode(): return`) is
-    online-only by design and not reported. `op.execute(...)` and statements whose
-    result is not used render fine. Enable with `extend-select = ["ML212"]`.
+    context.is_offline_mode():`, or after an `if context.is_offline_mode():` that
+    returns or raises, is online-only by design and not reported. `op.execute(...)`
+    and statements whose result is not used render fine. Enable with
+    `extend-select = ["ML212"]`.
 
     Fix: write the change as SQL (`op.execute(...)`, `op.bulk_insert`, SQL
     expressions with `sa.table`), or guard the online-only part with
