@@ -92,6 +92,7 @@ def discover(
     walk = _Walk(exclude)
     found: dict[tuple[str, ...], TreeSpec] = {}
     walked: set[tuple[str, ...]] = set()
+    templates: dict[str, str] = {}
     for path in paths:
         if not os.path.exists(path) and not os.path.islink(path):
             raise DiscoveryError(f"{path}: no such file or directory")
@@ -100,10 +101,15 @@ def discover(
                 found.setdefault((os.path.realpath(spec.root), spec.format, *spec.version_locations), spec)
         for spec, by_walking in _specs_for(path, walk):
             key = (os.path.realpath(spec.root), spec.format)
-            if key not in found and key[0] not in configured_roots:
+            if key[0] in configured_roots:
+                templates.setdefault(key[0], spec.file_template)
+            elif key not in found:
                 found[key] = spec
                 if by_walking:
                     walked.add(key)
+    for found_key, spec in found.items():  # a configured tree keeps the file_template its own ini gives it
+        if found_key[0] in templates:
+            found[found_key] = replace(spec, file_template=templates[found_key[0]])
     ignored = _git_ignored([spec.root for key, spec in found.items() if key in walked])
     if warnings is not None:
         warnings.extend(walk.warnings)

@@ -162,3 +162,14 @@ def test_rules_prints_the_bad_and_the_safe_example(code, capsys):
     assert main(["rules", code]) == 0
     out = capsys.readouterr().out
     assert "Example:" in out and "(bad)" in out and "Safe:" in out
+
+
+def test_a_configured_tree_keeps_its_ini_file_template(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "pyproject.toml": '[tool.mig-lint]\n[[tool.mig-lint.trees]]\npath = "db"\nversion-locations = ["versions", "v2"]\n',
+        "db/alembic.ini": "[alembic]\nscript_location = %(here)s\nfile_template = %%(rev)s\n",
+        "db/env.py": "",
+        "db/versions/1f4c9a02b7e3.py": alembic_script("1f4c9a02b7e3", None),
+        "db/v2/7c3e91d0b2a4_add_users.py": alembic_script("7c3e91d0b2a4", "1f4c9a02b7e3"),
+    })
+    assert _check(["."], capsys)[1] == [("ML209", "db/v2/7c3e91d0b2a4_add_users.py", 1)]
