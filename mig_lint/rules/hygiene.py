@@ -81,7 +81,7 @@ def file_name_mismatch(ctx: RuleContext) -> Iterator[Hit]:
     The slug may be any text and may be missing; dates and times in the template are
     any digits; a leading number that orders the files (`001_<rev>_<slug>.py`, as ckan
     names them) is allowed. A template without `%%(rev)s` puts no id in the name:
-    nothing is checked. A named ini section without `file_template` takes the
+    nothing is checked; nor is an id ML206 reports invalid. A named ini section without `file_template` takes the
     `[alembic]` section's.
 
     Fix: rename the file so the id stands where the template puts it.
@@ -93,9 +93,10 @@ def file_name_mismatch(ctx: RuleContext) -> Iterator[Hit]:
     names = name_template(template)
     if names is None:
         return
+    invalid = {hit.path for code, hit in ctx.tree.script_hits if code == "ML206"}  # no place in a name
     for revision in ctx.graph.revisions.values():
         name = os.path.basename(revision.path)
-        if not name.endswith(".py") or names.carries(name[:-3], revision.id):
+        if not name.endswith(".py") or revision.path in invalid or names.carries(name[:-3], revision.id):
             continue
         expected = _shown_template(template, revision.id)
         yield Hit(revision.path, revision.line,
