@@ -63,8 +63,12 @@ def read_script(
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
+    code_needed: bool = True,
 ) -> Script:
-    """Read one script file into a `Script`; problems are recorded, never raised."""
+    """Read one script file into a `Script`; problems are recorded, never raised.
+
+    `code_needed=False` leaves out what only the rules read (imports, connection uses).
+    """
     name = os.path.basename(path)
     data = read_data(path, files)
     if isinstance(data, Problem):
@@ -76,7 +80,7 @@ def read_script(
     text, judged = source
     if not text.strip(_BLANKS):
         return Script(display, name, problem=Problem("empty", "is empty"), digest=digest)
-    script = parse_script(text, display, path, roots, functions_needed, syntax, judged)
+    script = parse_script(text, display, path, roots, functions_needed, syntax, judged, code_needed)
     return replace(script, digest=digest)
 
 
@@ -143,6 +147,7 @@ def parse_script(
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
     judged: Judged = None,
+    code_needed: bool = True,
 ) -> Script:
     """Parse the text of a script (see module docstring for the two paths).
 
@@ -165,7 +170,7 @@ def parse_script(
             parsed = ((), frozenset(), False)  # pragma: no cover (CPython compiled what ast refuses)
         assignments, functions, looked_elsewhere = parsed
     problem = judged[0] if judged is not None else (syntax or SyntaxCache()).check(text)
-    reads_code = not functions_needed and problem is None  # alembic scripts only (ML211, ML212)
+    reads_code = code_needed and not functions_needed and problem is None  # alembic scripts (ML211, ML212)
     return Script(
         display,
         name,
