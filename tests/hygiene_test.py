@@ -173,3 +173,12 @@ def test_a_configured_tree_keeps_its_ini_file_template(in_tmp, capsys):
         "db/v2/7c3e91d0b2a4_add_users.py": alembic_script("7c3e91d0b2a4", "1f4c9a02b7e3"),
     })
     assert _check(["."], capsys)[1] == [("ML209", "db/v2/7c3e91d0b2a4_add_users.py", 1)]
+
+
+def test_a_template_without_the_id_puts_nothing_to_check(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "pyproject.toml": '[tool.alembic]\nscript_location = "db"\nfile_template = "%%(year)d_%%(slug)s"\n',
+        "db/env.py": "",
+        "db/versions/2024_create_users.py": alembic_script("1f4c9a02b7e3", None),
+    })
+    assert _check(["."], capsys)[1] == []
