@@ -14,6 +14,7 @@ from mig_lint.model import Script
 from mig_lint.model import Severity
 from mig_lint.rules import gate
 from mig_lint.rules import history
+from mig_lint.rules import hygiene
 from mig_lint.rules import migrate
 from mig_lint.rules import project
 from mig_lint.rules import scripts
@@ -40,6 +41,10 @@ ALL_RULES: tuple[Rule, ...] = (
     scripts.invalid_revision_id,
     scripts.revision_id_too_long,
     scripts.unexpected_script,
+    hygiene.file_name_mismatch,
+    hygiene.placeholder_revision_id,
+    hygiene.application_import,
+    hygiene.offline_unsafe,
     migrate.number_collision,
     migrate.numbering_gap,
     migrate.invalid_sql_name,
