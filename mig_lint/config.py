@@ -89,6 +89,7 @@ class Config:
     trees: tuple[TreeConfig, ...] = ()
     baseline: Baseline = Baseline()
     allowed_imports: tuple[str, ...] = ()  # ML211: application modules revisions may import
+    dialects: tuple[str, ...] = ()  # ML6xx: the databases the project runs on; () = not said
 
     def chain_labels(self, declared: Iterable[str]) -> tuple[str, ...]:
         """The branch labels that are chains of their own: `branch-labels`, else every label declared."""
@@ -338,6 +339,18 @@ def _module_names(source: str, key: str, raw: Any) -> tuple[str, ...]:
     return names
 
 
+DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql")
+
+
+def _dialects(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    """SQLAlchemy dialect names; ConfigError names `key` and the known ones otherwise."""
+    names = tuple(name.strip().lower() for name in _strings(source, key, raw))
+    for name in names:
+        if name not in DIALECTS:
+            raise ConfigError(f"{source}: {key!r} has {name!r}; the dialects are {', '.join(DIALECTS)}")
+    return names
+
+
 _TREE_KEYS = {"path", "version-locations", "recursive"}
 
 
@@ -377,4 +390,5 @@ _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "trees": _trees,
     "baseline": _baseline,
     "allowed-imports": _module_names,
+    "dialects": _dialects,
 }

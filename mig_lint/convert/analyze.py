@@ -56,7 +56,7 @@ class Operation:
 
     line: int
     source: str
-    target: str
+    target: str  # the code it became (several lines for a batch)
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -433,7 +433,7 @@ class _Transformer(cst.CSTTransformer):
         if code is None and not refused and method in _RUNTIME:
             code = self._runtime(unstripped, method)
         if code is not None:
-            self._done(original, code.splitlines()[-1].strip())
+            self._done(original, code)
         return code
 
     def _runtime(self, call: cst.Call, method: str) -> str:
