@@ -36,7 +36,7 @@ def _revisions(ctx: RuleContext) -> list[Revision]:
     return [ctx.graph.revisions[i] for i in ids]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=None)
 def _changes_of(path: str, digest: str, format_: str, version_table: str) -> tuple[SchemaChange, ...]:
     """The changes of one script (cached by content: several rules read the same revisions)."""
     text = read_text(path)

@@ -69,6 +69,23 @@ def _with_new_tables(changes: tuple[SchemaChange, ...]) -> tuple[SchemaChange, .
 class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
+        self.starts = [0]  # where each line starts: a call's source without ast.get_source_segment's re-split
+        at = text.find("\n")
+        while at != -1:
+            self.starts.append(at + 1)
+            at = text.find("\n", at + 1)
+
+    def source(self, node: ast.expr) -> str:
+        end_line = node.end_lineno or node.lineno
+        start = self.starts[node.lineno - 1] + self._column(node.lineno, node.col_offset)
+        end = self.starts[end_line - 1] + self._column(end_line, node.end_col_offset or 0)
+        return self.text[start:end]
+
+    def _column(self, line: int, offset: int) -> int:
+        """ast's column (UTF-8 bytes) as a position in the line's text."""
+        start = self.starts[line - 1]
+        text = self.text[start:start + offset]
+        return offset if text.isascii() else len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
 
     def read(self, body: list[ast.stmt], batches: dict[str, str | None], autocommit: bool) -> Iterator[SchemaChange]:
         """The changes of `body` in order; `batches` maps a batch alias to its table."""
@@ -114,7 +131,7 @@ class _Reader:
             return None
         if change is None:
             return None
-        statement = _one_line(ast.get_source_segment(self.text, call) or method)
+        statement = _one_line(self.source(call))
         facts = change.facts | ({"autocommit"} if autocommit else set())
         return replace(change, line=call.lineno, statement=statement, facts=frozenset(facts))
 
