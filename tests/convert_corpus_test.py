@@ -1,0 +1,234 @@
+"""benchmarks/convert_corpus.py without the corpus: its commit table, its reading of reports, its tables, its stand-ins."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateTable
+
+from tests.conftest import write_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+try:
+    import convert_corpus as corpus
+finally:
+    sys.path.pop(0)
+
+
+def test_the_corpus_pins_each_repository_to_a_commit_and_a_folder():
+    assert [r.name for r in corpus.CORPUS] == ["nova", "nova-api", "cinder", "ironic"]
+    for repository in corpus.CORPUS:
+        assert re.fullmatch(r"[0-9a-f]{40}", repository.commit)
+        assert repository.path.endswith("/migrate_repo")
+        assert re.fullmatch(r"openstack\+[a-z]+", repository.mirror)
+        assert re.fullmatch(r"\d+-\d+", repository.versions)
+        assert repository.note
+    assert [r.last_version for r in corpus.CORPUS] == [None, None, 45, None]
+
+
+def test_only_selects_repositories_by_name_and_refuses_unknown_ones():
+    assert corpus.selected(None) == corpus.CORPUS
+    assert [r.name for r in corpus.selected(["ironic", "nova"])] == ["ironic", "nova"]
+    with pytest.raises(corpus.CorpusError, match="unknown repository glance; known: nova, nova-api, cinder, ironic"):
+        corpus.selected(["glance"])
+
+
+def test_extract_takes_the_folder_at_the_commit_and_leaves_out_versions_above_the_last(tmp_path):
+    project = write_tree(tmp_path / "project", {
+        "cinder/db/migrate_repo/migrate.cfg": "[db_settings]\nrepository_id=cinder\n",
+        "cinder/db/migrate_repo/versions/__init__.py": "",
+        "cinder/db/migrate_repo/versions/001_init.py": "def upgrade(migrate_engine):\n    pass\n",
+        "cinder/db/migrate_repo/versions/002_sqlite_upgrade.sql": "SELECT 1;\n",
+        "cinder/db/migrate_repo/versions/002_more.py": "def upgrade(migrate_engine):\n    pass\n",
+        "cinder/db/migrate_repo/versions/003_later.py": "def upgrade(migrate_engine):\n    pass\n",
+        "cinder/api.py": "",
+    })
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    mirrors = tmp_path / "mirrors"
+    subprocess.run(["git", "clone", "-q", "--bare", str(project), str(mirrors / "openstack+cinder" / "repo")],
+                   check=True)
+    repository = corpus.Repository("cinder", "openstack+cinder", commit, "cinder/db/migrate_repo", "1-2",
+                                   last_version=2)
+
+    folder = corpus.extract(repository, mirrors, tmp_path / "work")
+
+    assert folder == tmp_path / "work" / "cinder" / "cinder" / "db" / "migrate_repo"
+    assert sorted(p.name for p in (folder / "versions").iterdir()) == [
+        "001_init.py", "002_more.py", "002_sqlite_upgrade.sql", "__init__.py"]
+    assert not (tmp_path / "work" / "cinder" / "cinder" / "api.py").exists()
+    with pytest.raises(corpus.CorpusError, match=r"cinder: git archive 0{40} cinder/db/migrate_repo in .* failed: "):
+        corpus.extract(corpus.Repository("cinder", "openstack+cinder", "0" * 40, "cinder/db/migrate_repo", "1-2"),
+                       mirrors, tmp_path / "again")
+
+
+def test_versions_above_none_leaves_every_script(tmp_path):
+    write_tree(tmp_path, {"versions/900_x.py": ""})
+    assert corpus.versions_above(tmp_path / "versions", None) == []
+
+
+def test_conversion_counts_read_statuses_leftovers_and_unsupported_code():
+    report = {"versions": [
+        {"status": "partial", "unsupported": [{"reason": "a foreign key needs its columns and refcolumns"}],
+         "leftovers": [{"construct": ".execute()", "reason": "implicit execution"},
+                       {"construct": ".execute()", "reason": "implicit execution"}]},
+        {"status": "translated", "unsupported": [], "leftovers": []},
+        {"status": "placeholder", "unsupported": []},
+    ]}
+    conversion = corpus.conversion_counts(report, 1.5)
+    assert conversion == corpus.Conversion(
+        {"partial": 1, "translated": 1, "placeholder": 1},
+        {".execute(): implicit execution": 2, "unsupported: a foreign key needs its columns and refcolumns": 1}, 1.5)
+
+
+def step(migrate_error=None, alembic_error=None, timed_out=False, comparison_error=None, differences=()):
+    def done(version, error, late=False):
+        return {"version": version, "seconds": 3601.2 if late else 0.1, "timed_out": late, "error": error}
+    return {"version": "13", "revision": "0013", "migrate": done("13", migrate_error, timed_out),
+            "alembic": [done("0013", alembic_error)], "differences": list(differences),
+            "comparison_error": comparison_error}
+
+
+def test_divergence_says_which_side_failed_where_in_the_revision():
+    error = {"type": "AttributeError", "message": "instance_uuid\nmore", "where": "/tmp/x/out/versions/0013_b.py:60"}
+    assert corpus.divergence(step(alembic_error=error)) == "alembic: AttributeError: instance_uuid (versions/0013_b.py:60)"
+    error = {"type": "OperationalError", "message": "(1833, 'Cannot change column')", "where": None}
+    assert corpus.divergence(step(migrate_error=error)) == "migrate: OperationalError: (1833, 'Cannot change column')"
+    traceback = {"type": "ValueError", "message": "Traceback (most recent call last):\n  File x\nValueError: bad",
+                 "where": "worker.py:3"}
+    assert corpus.divergence(step(alembic_error=traceback)) == "alembic: ValueError: ValueError: bad (worker.py:3)"
+    assert corpus.divergence(step(timed_out=True)) == "migrate step 13 timed out after 3601 s"
+
+
+def test_divergence_names_a_failed_comparison_or_the_first_difference():
+    assert corpus.divergence(step(comparison_error="DatabaseError: locked")) == "comparison failed: DatabaseError: locked"
+    changes = [{"action": "altered", "kind": "column", "name": "users.email", "detail": "nullable NULL -> NOT NULL"},
+               {"action": "removed", "kind": "index", "name": "users.ix", "detail": ""},
+               {"action": "added", "kind": "table", "name": "t", "detail": ""}]
+    assert corpus.divergence(step(differences=changes)) == (
+        "schema differs: ~ column users.email: nullable NULL -> NOT NULL (and 2 more)")
+    assert corpus.divergence(step(differences=changes[1:2])) == "schema differs: - index users.ix"
+    assert corpus.divergence(step()) == "schema differs"
+    long = [{"action": "added", "kind": "table", "name": "t" * 300, "detail": ""}]
+    assert len(corpus.divergence(step(differences=long))) == corpus.REASON_WIDTH
+
+
+def test_proof_of_reads_one_database_of_a_verify_report():
+    result = {"versions": 82, "matched": 12, "failed_version": "13",
+              "steps": [step(comparison_error="E: x")]}
+    assert corpus.proof_of("mysql", result, 2.0) == corpus.Proof("mysql", 12, 82, "13", "comparison failed: E: x", 2.0)
+    result = {"versions": 2, "matched": 2, "failed_version": None, "steps": [step(), step()]}
+    assert corpus.proof_of("sqlite", result, 1.0) == corpus.Proof("sqlite", 2, 2, None, None, 1.0)
+
+
+def rows():
+    nova, _, cinder, ironic = corpus.CORPUS
+    return [
+        corpus.Row(nova, corpus.Conversion({"translated": 59, "partial": 22, "placeholder": 121},
+                                           {".alter(): a migrate changeset call": 3}, 2.94), (
+            corpus.Proof("sqlite", 15, 202, "231", "alembic: CompileError: Unconsumed column names: x", 2.5),
+            corpus.Proof("mysql", 0, 0, None, "verify refused: mig-lint: cannot open out | x", 0.8))),
+        corpus.Row(cinder, corpus.Conversion({}, {}, 0.4, refused="mig-lint: not a migrate repository"), ()),
+        corpus.Row(ironic, corpus.Conversion({"translated": 15}, {".alter(): a migrate changeset call": 1}, 0.7),
+                   (corpus.Proof("sqlite", 15, 15, None, None, 0.9),
+                    corpus.Proof("mysql", 15, 15, None, None, 1.0))),
+    ]
+
+
+def test_the_table_has_convert_counts_and_proved_n_of_m_per_database():
+    assert corpus.render_table(rows(), ["sqlite", "mysql"]) == (
+        "| repository | commit | versions | translated | partial | SQL only | placeholder | failed | convert s "
+        "| SQLite | MariaDB |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n"
+        "| nova | 4701d28da3 | 216-417 | 59 | 22 | 0 | 121 | 0 | 2.9 | proved 15/202, stops at 231 | not run |\n"
+        "| cinder | 53cfde43b8 | 1-45 | refused: mig-lint: not a migrate repository |  |  |  |  | 0.4 | - | - |\n"
+        "| ironic | 5983ad8523 | 1-15 | 15 | 0 | 0 | 0 | 0 | 0.7 | proved 15/15 | proved 15/15 |\n")
+
+
+def test_the_divergences_and_leftovers_are_listed_under_the_table():
+    assert corpus.render_divergences(rows()) == (
+        "| repository | database | version | first divergence | verify s |\n"
+        "|---|---|---|---|---:|\n"
+        "| nova | SQLite | 231 | alembic: CompileError: Unconsumed column names: x | 2.5 |\n"
+        "| nova | MariaDB | - | verify refused: mig-lint: cannot open out \\| x | 0.8 |\n"
+        "| ironic | SQLite | - | none: every version proved | 0.9 |\n"
+        "| ironic | MariaDB | - | none: every version proved | 1.0 |\n")
+    assert corpus.render_leftovers(rows()) == "     4  .alter(): a migrate changeset call\n"
+    assert not corpus.all_proved(rows())
+    assert corpus.all_proved(rows()[2:])
+
+
+def test_the_stand_ins_come_first_on_pythonpath_and_migrate_keeps_its_own_six(tmp_path):
+    env = corpus.child_environment({"PYTHONPATH": "/a::/b", "HOME": "/h"}, [corpus.STANDINS])
+    assert env == {"PYTHONPATH": f"{corpus.STANDINS}:/a:/b", "HOME": "/h"}
+    assert corpus.child_environment({}, [])["PYTHONPATH"] == ""
+    wrapper = corpus.migrate_wrapper(tmp_path, sys.executable, {"PYTHONPATH": "/a"})
+    done = subprocess.run([str(wrapper), "-c", "import os, sys; print(os.environ['PYTHONPATH'])"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout == f"{corpus.STANDINS}:/a\n"
+
+
+def test_the_first_line_of_an_error_or_the_last_of_a_traceback():
+    assert corpus.first_line("\n  one\ntwo\n") == "one"
+    assert corpus.first_line("Traceback (most recent call last):\n  File x\nKeyError: 'a'\n") == "KeyError: 'a'"
+    assert corpus.first_line("") == corpus.last_line("") == ""
+    assert corpus.last_line("warning\nmig-lint: cannot open x\n") == "mig-lint: cannot open x"
+
+
+def test_without_a_migrate_interpreter_the_script_says_what_to_give(monkeypatch, capsys):
+    monkeypatch.delenv("MIG_LINT_LEGACY_PYTHON", raising=False)
+    monkeypatch.setattr(sys, "executable", "/nowhere/bin/python")
+    assert corpus.main(["--only", "ironic"]) == 2
+    assert "give --migrate-python or set MIG_LINT_LEGACY_PYTHON" in capsys.readouterr().err
+    assert corpus.main(["--only", "glance", "--migrate-python", "/x"]) == 2
+    assert "unknown repository glance" in capsys.readouterr().err
+
+
+@pytest.fixture
+def standins(monkeypatch):
+    monkeypatch.syspath_prepend(str(corpus.STANDINS))
+    for name in [m for m in sys.modules if m.split(".")[0] in {"nova", "oslo_db"}]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+def ddl(table, dialect):
+    return " ".join(str(CreateTable(table).compile(dialect=dialect)).split())
+
+
+def test_nova_types_are_inet_on_postgresql_and_strings_elsewhere_as_novas_own(standins):
+    from nova.db.sqlalchemy import api_models
+    from nova.db.sqlalchemy import types
+
+    table = sa.Table("t", sa.MetaData(), sa.Column("ip", types.IPAddress()), sa.Column("net", types.CIDR()),
+                     sa.Column("body", api_models.MediumText()))
+    assert ddl(table, postgresql.dialect()) == "CREATE TABLE t ( ip INET, net INET, body TEXT )"
+    assert ddl(table, mysql.dialect()) == "CREATE TABLE t ( ip VARCHAR(39), net VARCHAR(43), body MEDIUMTEXT )"
+    assert ddl(table, sqlite.dialect()) == "CREATE TABLE t ( ip VARCHAR(39), net VARCHAR(43), body TEXT )"
+
+
+def test_oslo_db_index_helpers_work_on_a_connection(standins):
+    from oslo_db.sqlalchemy import utils
+
+    engine = sa.create_engine("sqlite://")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b INTEGER)"))
+        utils.add_index(connection, "t", "t_a_b_idx", ["a", "b"])
+        assert utils.index_exists(connection, "t", "t_a_b_idx")
+        assert [c.name for c in utils.get_table(connection, "t").c] == ["id", "a", "b"]
+        with pytest.raises(ValueError, match="Index 't_a_b_idx' already exists!"):
+            utils.add_index(connection, "t", "t_a_b_idx", ["a"])
+        utils.drop_index(connection, "t", "t_a_b_idx")
+        assert not utils.index_exists(connection, "t", "t_a_b_idx")
+        with pytest.raises(ValueError, match="Index 't_a_b_idx' not found!"):
+            utils.drop_index(connection, "t", "t_a_b_idx")
