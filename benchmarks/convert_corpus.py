@@ -15,14 +15,23 @@ counts), then on each database `mig-lint verify REPO OUT --format json` with mig
 Prints a markdown table, the first divergences with their reasons, and what convert left
 in the revisions (construct: reason, counted over the repositories). Exit 0 when every
 version is proved on every database, 1 otherwise, 2 when a mirror or commit is missing.
+
+verify stops at the first divergence. `--each-version` (SQLite) instead judges every
+version on its own: migrate builds each version's database (copied aside after every
+step); for version V, a copy of migrate's database at V-1 is stamped with V-1's revision,
+`alembic upgrade` runs V's revision on it, and the result is compared with migrate's
+database at V (with verify's own comparison). It lists every version that diverges, so a
+defect hidden behind an earlier one shows too.
 """
 from __future__ import annotations
 
 import argparse
 import collections
+import configparser
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -208,8 +217,8 @@ def divergence(step: Mapping[str, Any]) -> str:
             error = done["error"]
             where = error["where"] or ""
             where = where[where.find("versions/"):] if "versions/" in where else where
-            message = f"{side}: {error['type']}: {first_line(error['message'])}"
-            return shorten(message + (f" ({where})" if where else ""))
+            message = shorten(f"{side}: {error['type']}: {first_line(error['message'])}")
+            return message + (f" ({where})" if where else "")
     if step["comparison_error"]:
         return shorten(f"comparison failed: {step['comparison_error']}")
     changes = [change_line(c) for c in step["differences"]]
@@ -291,6 +300,158 @@ def all_proved(rows: Iterable[Row]) -> bool:
     return all(p.planned and p.matched == p.planned for row in rows for p in row.proofs)
 
 
+MIGRATE_STEPS = """
+import json, shutil, sys, traceback
+from migrate.versioning import api
+from migrate.versioning.repository import Repository
+folder, database, snapshots = sys.argv[1:4]
+url = "sqlite:///" + database
+versions = sorted(int(v) for v in Repository(folder).versions.versions)
+api.version_control(url, folder, version=versions[0] - 1)
+shutil.copy(database, "%s/%d.db" % (snapshots, versions[0] - 1))
+for version in versions:
+    try:
+        api.upgrade(url, folder, version)
+    except Exception as e:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if "/versions/" in f.filename]
+        where = "%s:%d" % (frames[-1].filename, frames[-1].lineno) if frames else ""
+        print(json.dumps({"version": version, "error": "%s: %s" % (type(e).__name__, e), "where": where}))
+        break
+    shutil.copy(database, "%s/%d.db" % (snapshots, version))
+    print(json.dumps({"version": version, "error": None}), flush=True)
+"""
+ALEMBIC_STEP = """
+import sys
+from alembic import command
+from alembic.config import Config
+ini, url, before, revision = sys.argv[1:5]
+config = Config(ini)
+config.set_main_option("sqlalchemy.url", url)
+if before != "-":
+    command.stamp(config, before)
+command.upgrade(config, revision)
+"""
+FRAME = re.compile(r'File "(?P<file>[^"]*/versions/[^"]*)", line (?P<line>\d+)')
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One version judged on its own: None when the two databases are the same, else why not."""
+
+    version: int
+    reason: str | None
+
+
+def migrate_steps(folder: Path, workdir: Path, migrate_python: str) -> tuple[dict[int, str], Verdict | None]:
+    """Migrate's database after every version (copied to WORKDIR/migrate-steps/V.db), and its failure if any."""
+    snapshots = workdir / "migrate-steps"
+    snapshots.mkdir()
+    done = subprocess.run([migrate_python, "-c", MIGRATE_STEPS, str(folder), str(workdir / "migrate.db"),
+                           str(snapshots)], capture_output=True, text=True, cwd=workdir)
+    steps = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    databases = {int(p.stem): str(p) for p in snapshots.glob("*.db")}
+    failed = next((s for s in steps if s["error"]), None)
+    if failed is None and done.returncode:
+        return databases, Verdict(-1, f"migrate: {last_line(done.stderr)}")
+    if failed is None:
+        return databases, None
+    where = failed["where"][failed["where"].find("versions/"):] if failed["where"] else ""
+    return databases, Verdict(failed["version"], shorten(f"migrate: {first_line(failed['error'])}")
+                              + (f" ({where})" if where else ""))
+
+
+def alembic_failure(stderr: str) -> str:
+    """The exception and the revision's line that raised it, from alembic's traceback."""
+    frames = FRAME.findall(stderr)
+    where = frames[-1][0][frames[-1][0].find("versions/"):] + ":" + frames[-1][1] if frames else ""
+    return shorten(f"alembic: {exception_line(stderr)}") + (f" ({where})" if where else "")
+
+
+def exception_line(stderr: str) -> str:
+    """The first line of the exception a traceback ends with (SQLAlchemy's go on with the SQL), else the last line."""
+    lines = stderr.splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    after = [line for line in lines[frames[-1] + 1:] if line[:1].strip()] if frames else []
+    return after[0].strip() if after else last_line(stderr)
+
+
+def judge_version(version: int, migrate: Mapping[int, str], stamp_map: Mapping[str, str], out: Path,
+                  ignore: frozenset[str], env: Mapping[str, str]) -> Verdict:
+    """Run V's revision on a copy of migrate's database at V-1, then compare it with migrate's at V."""
+    database = out.parent / "alembic-step.db"
+    shutil.copy(migrate[version - 1], database)
+    before = stamp_map.get(str(version - 1), "-")
+    done = subprocess.run([sys.executable, "-c", ALEMBIC_STEP, str(out / "alembic.ini"), f"sqlite:///{database}",
+                           before, stamp_map[str(version)]], capture_output=True, text=True, env=env, cwd=out.parent)
+    if done.returncode:
+        return Verdict(version, alembic_failure(done.stderr))
+    changes = differences(migrate[version], str(database), ignore)
+    more = f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""
+    return Verdict(version, shorten(f"schema differs: {changes[0]}{more}") if changes else None)
+
+
+def differences(migrate: str, alembic: str, ignore: frozenset[str]) -> list[str]:
+    """verify's comparison of two SQLite files: what turns migrate's schema into alembic's."""
+    import sqlalchemy as sa
+
+    from mig_lint.db.schema import compare
+    from mig_lint.db.schema import take_snapshot
+
+    engines = [sa.create_engine(f"sqlite:///{path}") for path in (migrate, alembic)]
+    try:
+        with engines[0].connect() as connection:
+            before = take_snapshot(connection, None, ignore)
+        with engines[1].connect() as connection:
+            return [str(change) for change in compare(connection, before, None, ignore)[0]]
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def version_table(folder: Path) -> str:
+    parser = configparser.ConfigParser()
+    parser.read(folder / "migrate.cfg")
+    return parser.get("db_settings", "version_table", fallback="migrate_version")
+
+
+def each_version(folder: Path, out: Path, migrate_python: str, env: Mapping[str, str]) -> list[Verdict]:
+    """Every version of the repository judged on its own on SQLite (see the module's docstring)."""
+    workdir = out.parent / f"{folder.name}-each-{out.name}"
+    workdir.mkdir()
+    migrate, failure = migrate_steps(folder, workdir, migrate_python)
+    stamp_map = json.loads((out / "migrate-stamp-map.json").read_text())
+    ignore = frozenset({"alembic_version", version_table(folder)})
+    verdicts = [judge_version(v, migrate, stamp_map, out, ignore, env) for v in sorted(migrate) if v - 1 in migrate]
+    return verdicts + ([failure] if failure else [])
+
+
+def render_each_version(name: str, verdicts: Sequence[Verdict]) -> str:
+    """The versions that diverge when judged on their own, and how many were judged."""
+    wrong = [v for v in verdicts if v.reason]
+    lines = [f"{name}: {len(verdicts) - len(wrong)} of {len(verdicts)} versions judged on their own match on SQLite"]
+    lines.extend(f"  {v.version if v.version >= 0 else '?'}: {v.reason}" for v in wrong)
+    return "\n".join(lines) + "\n"
+
+
+def reason_classes(verdicts: Iterable[Verdict]) -> list[tuple[str, int]]:
+    """The reasons of diverging versions by class (the side and exception, or the kind of difference)."""
+    classes: collections.Counter[str] = collections.Counter()
+    for verdict in verdicts:
+        if verdict.reason:
+            classes[reason_class(verdict.reason)] += 1
+    return classes.most_common()
+
+
+def reason_class(reason: str) -> str:
+    """A reason without its place: the side and error, or the kind of difference (`~ column: nullable`)."""
+    reason = re.sub(r" \((and \d+ more|versions/[^)]*)\)$", "", reason)
+    if not reason.startswith("schema differs: "):
+        return reason
+    sign, kind, *rest = reason.removeprefix("schema differs: ").split(" ", 2)
+    detail = rest[0].partition(": ")[2].split(" ")[0] if rest else ""
+    return f"schema differs: {sign} {kind}" + (f": {detail}" if detail else "")
+
+
 def selected(names: Sequence[str] | None) -> tuple[Repository, ...]:
     """The repositories of CORPUS named by --only (all without it); an unknown name is refused."""
     if not names:
@@ -315,6 +476,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", action="append", choices=list(SERVERS), help="a database (repeatable; default all)")
     parser.add_argument("--keep", type=lambda p: Path(p).resolve(), metavar="DIR",
                         help="extract and convert into DIR and keep it")
+    parser.add_argument("--each-version", action="store_true",
+                        help="judge every version on its own on SQLite instead of running verify")
     parser.add_argument("--mirrors", type=Path, default=MIRRORS, help=f"the git mirrors [default: {MIRRORS}]")
     parser.add_argument("--migrate-python", default=default_migrate_python(),
                         help="the interpreter with sqlalchemy-migrate "
@@ -323,7 +486,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: Path, mirrors: Path,
-        migrate_python: str) -> list[Row]:
+        migrate_python: str, judged: dict[str, list[Verdict]] | None = None) -> list[Row]:
+    """Extract, convert and verify each repository; with JUDGED, judge each version on its own into it instead."""
     env = child_environment(os.environ, [STANDINS, ALEMBIC_ONLY_STANDINS])
     migrate_python = str(migrate_wrapper(workdir, migrate_python, os.environ))
     rows = []
@@ -334,7 +498,12 @@ def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: P
         print(f"{repository.name}: converted in {conversion.seconds:.1f} s {dict(conversion.counts)}",
               file=sys.stderr, flush=True)
         proofs = []
-        if conversion.refused is None:
+        if conversion.refused is None and judged is not None:
+            started = time.perf_counter()
+            judged[repository.name] = each_version(folder, out, migrate_python, env)
+            print(f"{repository.name}: each version judged in {time.perf_counter() - started:.1f} s",
+                  file=sys.stderr, flush=True)
+        elif conversion.refused is None:
             for database in databases:
                 proof = verify(folder, out, database, migrate_python, env)
                 print(f"{repository.name} on {database}: {proof_cell(proof)} in {proof.seconds:.1f} s"
@@ -351,18 +520,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no interpreter with sqlalchemy-migrate: give --migrate-python or set MIG_LINT_LEGACY_PYTHON",
               file=sys.stderr)
         return 2
+    judged: dict[str, list[Verdict]] | None = {} if arguments.each_version else None
     try:
         repositories = selected(arguments.only)
         if arguments.keep:
             shutil.rmtree(arguments.keep, ignore_errors=True)
             arguments.keep.mkdir(parents=True)
-            rows = run(repositories, databases, arguments.keep, arguments.mirrors, arguments.migrate_python)
+            rows = run(repositories, databases, arguments.keep, arguments.mirrors, arguments.migrate_python, judged)
         else:
             with tempfile.TemporaryDirectory(prefix="convert-corpus-") as workdir:
-                rows = run(repositories, databases, Path(workdir), arguments.mirrors, arguments.migrate_python)
+                rows = run(repositories, databases, Path(workdir), arguments.mirrors, arguments.migrate_python,
+                           judged)
     except CorpusError as e:
         print(e, file=sys.stderr)
         return 2
+    if judged is not None:
+        return report_each_version(rows, judged)
     print(render_table(rows, databases))
     print(render_divergences(rows))
     print("Left in the revisions by convert (construct: reason):")
@@ -370,6 +543,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for repository in repositories:
         print(f"{repository.name}: {repository.commit} {repository.path} ({repository.note})")
     return 0 if all_proved(rows) else 1
+
+
+def report_each_version(rows: Sequence[Row], judged: Mapping[str, list[Verdict]]) -> int:
+    """Print the conversion table, every diverging version, and the reasons by class; exit 1 unless all match."""
+    print(render_table(rows, []))
+    for name, verdicts in judged.items():
+        print(render_each_version(name, verdicts))
+    print("Reasons by class (versions judged on their own, all repositories):")
+    for reason, count in reason_classes(v for verdicts in judged.values() for v in verdicts):
+        print(f"  {count:4d}  {reason}")
+    return 0 if all(v.reason is None for verdicts in judged.values() for v in verdicts) else 1
 
 
 if __name__ == "__main__":

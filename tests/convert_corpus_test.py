@@ -1,6 +1,8 @@
 """benchmarks/convert_corpus.py without the corpus: its commit table, its reading of reports, its tables, its stand-ins."""
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -232,3 +234,101 @@ def test_oslo_db_index_helpers_work_on_a_connection(standins):
         assert not utils.index_exists(connection, "t", "t_a_b_idx")
         with pytest.raises(ValueError, match="Index 't_a_b_idx' not found!"):
             utils.drop_index(connection, "t", "t_a_b_idx")
+
+
+ENV = '''\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+section = config.get_section(config.config_ini_section)
+engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+'''
+MIGRATE_SCRIPT = "import sqlalchemy as sa\n\n\ndef upgrade(migrate_engine):\n    meta = sa.MetaData()\n{}\n"
+REVISION = ("from alembic import op\nimport sqlalchemy as sa\n\nrevision = {revision!r}\n"
+            "down_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n{body}\n")
+CREATE = "sa.Table('t', meta, sa.Column('id', sa.Integer, primary_key=True)).create(migrate_engine)"
+ADD = "migrate_engine.execute('ALTER TABLE t ADD COLUMN {} INTEGER')"
+STEPS = [  # (migrate body, alembic body) of versions 1 to 4
+    (CREATE, "op.create_table('t', sa.Column('id', sa.Integer, primary_key=True))"),
+    (ADD.format("a"), "op.add_column('t', sa.Column('a', sa.Integer, nullable=False, server_default='0'))"),
+    (ADD.format("b"), "op.add_column('t', sa.Column('b', sa.Integer))\n    op.drop_table('missing')"),
+    (ADD.format("c"), "op.add_column('t', sa.Column('c', sa.Integer))"),
+    ("raise ValueError('no more')", "pass"),
+]
+
+
+def write_pair(root: Path) -> tuple[Path, Path]:
+    """A migrate repository and its alembic tree: version 2 differs, 3 fails on alembic's side, 5 on migrate's."""
+    files = {"repo/migrate.cfg": "[db_settings]\nrepository_id = repo\nversion_table = migrate_version\n",
+             "repo/versions/__init__.py": "",
+             "alembic/alembic.ini": "[alembic]\nscript_location = %(here)s\nsqlalchemy.url = sqlite:///unused.db\n",
+             "alembic/env.py": ENV}
+    for number, (migrate_body, alembic_body) in enumerate(STEPS, start=1):
+        files[f"repo/versions/{number:03}_step.py"] = MIGRATE_SCRIPT.format("    " + migrate_body)
+        files[f"alembic/versions/{number:04}_step.py"] = REVISION.format(
+            revision=f"{number:04}", down=f"{number - 1:04}" if number > 1 else None, body="    " + alembic_body)
+    files["alembic/migrate-stamp-map.json"] = json.dumps({str(n): f"{n:04}" for n in range(1, len(STEPS) + 1)})
+    write_tree(root, files)
+    return root / "repo", root / "alembic"
+
+
+def test_each_version_is_judged_on_its_own_from_migrates_database_before_it(tmp_path):
+    from tests.legacy_env import legacy_python
+
+    repo, alembic = write_pair(tmp_path)
+    verdicts = corpus.each_version(repo, alembic, legacy_python(), dict(os.environ))
+    assert verdicts == [
+        corpus.Verdict(1, None),
+        corpus.Verdict(2, "schema differs: ~ column t.a: nullable NULL -> NOT NULL (and 1 more)"),
+        corpus.Verdict(3, "alembic: sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: "
+                          "missing (versions/0003_step.py:12)"),
+        corpus.Verdict(4, None),
+        corpus.Verdict(5, "migrate: ValueError: no more (versions/005_step.py:6)"),
+    ]
+    assert corpus.render_each_version("repo", verdicts) == (
+        "repo: 2 of 5 versions judged on their own match on SQLite\n"
+        "  2: schema differs: ~ column t.a: nullable NULL -> NOT NULL (and 1 more)\n"
+        "  3: alembic: sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: missing"
+        " (versions/0003_step.py:12)\n"
+        "  5: migrate: ValueError: no more (versions/005_step.py:6)\n")
+
+
+def test_a_migrate_interpreter_that_cannot_step_is_one_failure(tmp_path):
+    repo, alembic = write_pair(tmp_path)
+    verdicts = corpus.each_version(repo, alembic, sys.executable, dict(os.environ))
+    assert verdicts == [corpus.Verdict(-1, "migrate: ModuleNotFoundError: No module named 'migrate'")]
+    assert corpus.render_each_version("repo", verdicts) == (
+        "repo: 0 of 1 versions judged on their own match on SQLite\n"
+        "  ?: migrate: ModuleNotFoundError: No module named 'migrate'\n")
+
+
+def test_reasons_are_counted_by_class_without_their_place():
+    verdicts = [corpus.Verdict(1, None),
+                corpus.Verdict(2, "schema differs: ~ column t.a: nullable NULL -> NOT NULL (and 1 more)"),
+                corpus.Verdict(3, "schema differs: ~ column u.b: nullable NOT NULL -> NULL"),
+                corpus.Verdict(4, "schema differs: + index t.ix"),
+                corpus.Verdict(5, "alembic: TypeError: got 'table' (versions/0005_x.py:3)"),
+                corpus.Verdict(6, "alembic: TypeError: got 'table' (versions/0006_y.py:9)")]
+    assert corpus.reason_classes(verdicts) == [
+        ("schema differs: ~ column: nullable", 2), ("alembic: TypeError: got 'table'", 2),
+        ("schema differs: + index", 1)]
+
+
+def test_alembic_failures_name_the_revisions_line():
+    stderr = ('Traceback (most recent call last):\n  File "/x/alembic/command.py", line 3, in upgrade\n'
+              '  File "/tmp/a/out/versions/0231_add.py", line 52, in upgrade\n    op.x()\n'
+              '  File "/venv/sqlalchemy/sql/base.py", line 9, in f\n'
+              'sqlalchemy.exc.CompileError: Unconsumed column names: k\n')
+    assert corpus.alembic_failure(stderr) == (
+        "alembic: sqlalchemy.exc.CompileError: Unconsumed column names: k (versions/0231_add.py:52)")
+    assert corpus.alembic_failure("KeyError: 'x'\n") == "alembic: KeyError: 'x'"
+    stderr = ('Traceback (most recent call last):\n  File "/x/versions/0003_b.py", line 12, in upgrade\n'
+              '    op.drop_table("missing")\nsqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table\n'
+              '[SQL: DROP TABLE missing]\n(Background on this error at: https://sqlalche.me/e/21/e3q8)\n')
+    assert corpus.alembic_failure(stderr) == (
+        "alembic: sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table (versions/0003_b.py:12)")
