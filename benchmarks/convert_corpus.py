@@ -313,7 +313,7 @@ for version in versions:
     try:
         api.upgrade(url, folder, version)
     except Exception as e:
-        frames = [f for f in traceback.extract_tb(e.__traceback__) if "/versions/" in f.filename]
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith(folder + "/versions/")]
         where = "%s:%d" % (frames[-1].filename, frames[-1].lineno) if frames else ""
         print(json.dumps({"version": version, "error": "%s: %s" % (type(e).__name__, e), "where": where}))
         break
@@ -331,7 +331,7 @@ if before != "-":
     command.stamp(config, before)
 command.upgrade(config, revision)
 """
-FRAME = re.compile(r'File "(?P<file>[^"]*/versions/[^"]*)", line (?P<line>\d+)')
+FRAME = re.compile(r'File "(?P<file>[^"]*)", line (?P<line>\d+)')
 
 
 @dataclass(frozen=True)
@@ -360,10 +360,10 @@ def migrate_steps(folder: Path, workdir: Path, migrate_python: str) -> tuple[dic
                               + (f" ({where})" if where else ""))
 
 
-def alembic_failure(stderr: str) -> str:
-    """The exception and the revision's line that raised it, from alembic's traceback."""
-    frames = FRAME.findall(stderr)
-    where = frames[-1][0][frames[-1][0].find("versions/"):] + ":" + frames[-1][1] if frames else ""
+def alembic_failure(stderr: str, versions: Path) -> str:
+    """The exception and the line of a revision in VERSIONS that raised it, from alembic's traceback."""
+    frames = [(path, line) for path, line in FRAME.findall(stderr) if Path(path).parent == versions]
+    where = f"versions/{Path(frames[-1][0]).name}:{frames[-1][1]}" if frames else ""
     return shorten(f"alembic: {exception_line(stderr)}") + (f" ({where})" if where else "")
 
 
@@ -384,7 +384,7 @@ def judge_version(version: int, migrate: Mapping[int, str], stamp_map: Mapping[s
     done = subprocess.run([sys.executable, "-c", ALEMBIC_STEP, str(out / "alembic.ini"), f"sqlite:///{database}",
                            before, stamp_map[str(version)]], capture_output=True, text=True, env=env, cwd=out.parent)
     if done.returncode:
-        return Verdict(version, alembic_failure(done.stderr))
+        return Verdict(version, alembic_failure(done.stderr, out / "versions"))
     changes = differences(migrate[version], str(database), ignore)
     more = f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""
     return Verdict(version, shorten(f"schema differs: {changes[0]}{more}") if changes else None)
@@ -448,7 +448,7 @@ def reason_class(reason: str) -> str:
     if not reason.startswith("schema differs: "):
         return reason
     sign, kind, *rest = reason.removeprefix("schema differs: ").split(" ", 2)
-    detail = rest[0].partition(": ")[2].split(" ")[0] if rest else ""
+    detail = rest[0].partition(": ")[2].split(" ")[0] if rest and sign == "~" else ""
     return f"schema differs: {sign} {kind}" + (f": {detail}" if detail else "")
 
 

@@ -311,24 +311,26 @@ def test_reasons_are_counted_by_class_without_their_place():
     verdicts = [corpus.Verdict(1, None),
                 corpus.Verdict(2, "schema differs: ~ column t.a: nullable NULL -> NOT NULL (and 1 more)"),
                 corpus.Verdict(3, "schema differs: ~ column u.b: nullable NOT NULL -> NULL"),
-                corpus.Verdict(4, "schema differs: + index t.ix"),
+                corpus.Verdict(4, "schema differs: + index t.ix: (a, b)"),
+                corpus.Verdict(7, "schema differs: ~ column t.c"),
                 corpus.Verdict(5, "alembic: TypeError: got 'table' (versions/0005_x.py:3)"),
                 corpus.Verdict(6, "alembic: TypeError: got 'table' (versions/0006_y.py:9)")]
     assert corpus.reason_classes(verdicts) == [
         ("schema differs: ~ column: nullable", 2), ("alembic: TypeError: got 'table'", 2),
-        ("schema differs: + index", 1)]
+        ("schema differs: + index", 1), ("schema differs: ~ column", 1)]
 
 
 def test_alembic_failures_name_the_revisions_line():
     stderr = ('Traceback (most recent call last):\n  File "/x/alembic/command.py", line 3, in upgrade\n'
               '  File "/tmp/a/out/versions/0231_add.py", line 52, in upgrade\n    op.x()\n'
-              '  File "/venv/sqlalchemy/sql/base.py", line 9, in f\n'
+              '  File "/root/.pyenv/versions/3.11.7/lib/python3.11/contextlib.py", line 144, in __exit__\n'
               'sqlalchemy.exc.CompileError: Unconsumed column names: k\n')
-    assert corpus.alembic_failure(stderr) == (
+    versions = Path("/tmp/a/out/versions")
+    assert corpus.alembic_failure(stderr, versions) == (
         "alembic: sqlalchemy.exc.CompileError: Unconsumed column names: k (versions/0231_add.py:52)")
-    assert corpus.alembic_failure("KeyError: 'x'\n") == "alembic: KeyError: 'x'"
+    assert corpus.alembic_failure("KeyError: 'x'\n", versions) == "alembic: KeyError: 'x'"
     stderr = ('Traceback (most recent call last):\n  File "/x/versions/0003_b.py", line 12, in upgrade\n'
               '    op.drop_table("missing")\nsqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table\n'
               '[SQL: DROP TABLE missing]\n(Background on this error at: https://sqlalche.me/e/21/e3q8)\n')
-    assert corpus.alembic_failure(stderr) == (
+    assert corpus.alembic_failure(stderr, Path("/x/versions")) == (
         "alembic: sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table (versions/0003_b.py:12)")
