@@ -16,9 +16,10 @@ Prints a markdown table, the first divergences with their reasons, and what conv
 in the revisions (construct: reason, counted over the repositories). Exit 0 when every
 version is proved on every database, 1 otherwise, 2 when a mirror or commit is missing.
 
-verify stops at the first divergence. `--each-version` (SQLite) instead judges every
-version on its own: migrate builds each version's database (copied aside after every
-step); for version V, a copy of migrate's database at V-1 is stamped with V-1's revision,
+verify stops at the first divergence. `--each-version` (on SQLite, or PostgreSQL with
+`--db postgresql`) instead judges every version on its own: migrate builds each version's
+database (copied aside after every step: a file, or a PostgreSQL template database); for
+version V, a copy of migrate's database at V-1 is stamped with V-1's revision,
 `alembic upgrade` runs V's revision on it, and the result is compared with migrate's
 database at V (with verify's own comparison). It lists every version that diverges, so a
 defect hidden behind an earlier one shows too.
@@ -302,22 +303,39 @@ def all_proved(rows: Iterable[Row]) -> bool:
 
 MIGRATE_STEPS = """
 import json, shutil, sys, traceback
+import sqlalchemy as sa
 from migrate.versioning import api
 from migrate.versioning.repository import Repository
-folder, database, snapshots = sys.argv[1:4]
-url = "sqlite:///" + database
+folder, server, place = sys.argv[1:4]
+admin = sa.create_engine(server, isolation_level="AUTOCOMMIT") if server else None
+
+
+def url(name):
+    if admin is None:
+        return "sqlite:///%s/%s.db" % (place, name)
+    return str(sa.engine.make_url(server).set(database="%s_%s" % (place, name)))
+
+
+def copy(source, target):
+    if admin is None:
+        shutil.copy("%s/%s.db" % (place, source), "%s/%s.db" % (place, target))
+        return
+    with admin.connect() as connection:
+        connection.execute('CREATE DATABASE "%s_%s" TEMPLATE "%s_%s"' % (place, target, place, source))
+
+
 versions = sorted(int(v) for v in Repository(folder).versions.versions)
-api.version_control(url, folder, version=versions[0] - 1)
-shutil.copy(database, "%s/%d.db" % (snapshots, versions[0] - 1))
+api.version_control(url("migrate"), folder, version=versions[0] - 1)
+copy("migrate", "m%d" % (versions[0] - 1))
 for version in versions:
     try:
-        api.upgrade(url, folder, version)
+        api.upgrade(url("migrate"), folder, version)
     except Exception as e:
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith(folder + "/versions/")]
         where = "%s:%d" % (frames[-1].filename, frames[-1].lineno) if frames else ""
         print(json.dumps({"version": version, "error": "%s: %s" % (type(e).__name__, e), "where": where}))
         break
-    shutil.copy(database, "%s/%d.db" % (snapshots, version))
+    copy("migrate", "m%d" % version)
     print(json.dumps({"version": version, "error": None}), flush=True)
 """
 ALEMBIC_STEP = """
@@ -326,12 +344,13 @@ from alembic import command
 from alembic.config import Config
 ini, url, before, revision = sys.argv[1:5]
 config = Config(ini)
-config.set_main_option("sqlalchemy.url", url)
+config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
 if before != "-":
     command.stamp(config, before)
 command.upgrade(config, revision)
 """
 FRAME = re.compile(r'File "(?P<file>[^"]*)", line (?P<line>\d+)')
+EACH_VERSION_SERVERS = {"sqlite": None, "postgresql": "postgresql+psycopg2://postgres@127.0.0.1:5432/test"}
 
 
 @dataclass(frozen=True)
@@ -342,22 +361,75 @@ class Verdict:
     reason: str | None
 
 
-def migrate_steps(folder: Path, workdir: Path, migrate_python: str) -> tuple[dict[int, str], Verdict | None]:
-    """Migrate's database after every version (copied to WORKDIR/migrate-steps/V.db), and its failure if any."""
-    snapshots = workdir / "migrate-steps"
-    snapshots.mkdir()
-    done = subprocess.run([migrate_python, "-c", MIGRATE_STEPS, str(folder), str(workdir / "migrate.db"),
-                           str(snapshots)], capture_output=True, text=True, cwd=workdir)
+@dataclass(frozen=True)
+class Scratch:
+    """Where --each-version keeps its databases: SQLite files in PLACE, or databases PLACE_NAME on SERVER.
+
+    A database is copied as a file, or as a PostgreSQL template (`CREATE DATABASE ... TEMPLATE`).
+    """
+
+    server: str | None
+    place: str
+
+    def url(self, name: str) -> str:
+        import sqlalchemy as sa
+
+        if self.server is None:
+            return f"sqlite:///{self.place}/{name}.db"
+        return sa.make_url(self.server).set(database=f"{self.place}_{name}").render_as_string(hide_password=False)
+
+    def copy(self, source: str, target: str) -> None:
+        """TARGET made anew as a copy of SOURCE."""
+        if self.server is None:
+            shutil.copy(f"{self.place}/{source}.db", f"{self.place}/{target}.db")
+            return
+        self._admin(f'DROP DATABASE IF EXISTS "{self.place}_{target}"',
+                    f'CREATE DATABASE "{self.place}_{target}" TEMPLATE "{self.place}_{source}"')
+
+    def create(self, name: str) -> None:
+        if self.server is not None:
+            self._admin(f'CREATE DATABASE "{self.place}_{name}"')
+
+    def drop_all(self) -> None:
+        """Drop the server's databases of this scratch (SQLite files go with their folder)."""
+        if self.server is None:
+            return
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.server, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            names = connection.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                       {"p": f"{self.place}\\_%"}).scalars().all()
+            for name in names:
+                connection.execute(sa.text(f'DROP DATABASE "{name}"'))
+        engine.dispose()
+
+    def _admin(self, *statements: str) -> None:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.server or "", isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+        engine.dispose()
+
+
+def migrate_steps(folder: Path, scratch: Scratch, migrate_python: str) -> tuple[list[int], Verdict | None]:
+    """Migrate's database after every version V (copied to `mV`), and its failure if any."""
+    scratch.create("migrate")
+    done = subprocess.run([migrate_python, "-c", MIGRATE_STEPS, str(folder), scratch.server or "", scratch.place],
+                          capture_output=True, text=True)
     steps = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    databases = {int(p.stem): str(p) for p in snapshots.glob("*.db")}
+    built = [s["version"] for s in steps if not s["error"]]
+    reached = [built[0] - 1, *built] if built else []
     failed = next((s for s in steps if s["error"]), None)
     if failed is None and done.returncode:
-        return databases, Verdict(-1, f"migrate: {last_line(done.stderr)}")
+        return reached, Verdict(-1, f"migrate: {last_line(done.stderr)}")
     if failed is None:
-        return databases, None
+        return reached, None
     where = failed["where"][failed["where"].find("versions/"):] if failed["where"] else ""
-    return databases, Verdict(failed["version"], shorten(f"migrate: {first_line(failed['error'])}")
-                              + (f" ({where})" if where else ""))
+    return reached, Verdict(failed["version"], shorten(f"migrate: {first_line(failed['error'])}")
+                            + (f" ({where})" if where else ""))
 
 
 def alembic_failure(stderr: str, versions: Path) -> str:
@@ -375,29 +447,28 @@ def exception_line(stderr: str) -> str:
     return after[0].strip() if after else last_line(stderr)
 
 
-def judge_version(version: int, migrate: Mapping[int, str], stamp_map: Mapping[str, str], out: Path,
+def judge_version(version: int, scratch: Scratch, stamp_map: Mapping[str, str], out: Path,
                   ignore: frozenset[str], env: Mapping[str, str]) -> Verdict:
     """Run V's revision on a copy of migrate's database at V-1, then compare it with migrate's at V."""
-    database = out.parent / "alembic-step.db"
-    shutil.copy(migrate[version - 1], database)
+    scratch.copy(f"m{version - 1}", "alembic")
     before = stamp_map.get(str(version - 1), "-")
-    done = subprocess.run([sys.executable, "-c", ALEMBIC_STEP, str(out / "alembic.ini"), f"sqlite:///{database}",
+    done = subprocess.run([sys.executable, "-c", ALEMBIC_STEP, str(out / "alembic.ini"), scratch.url("alembic"),
                            before, stamp_map[str(version)]], capture_output=True, text=True, env=env, cwd=out.parent)
     if done.returncode:
         return Verdict(version, alembic_failure(done.stderr, out / "versions"))
-    changes = differences(migrate[version], str(database), ignore)
+    changes = differences(scratch.url(f"m{version}"), scratch.url("alembic"), ignore)
     more = f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""
     return Verdict(version, shorten(f"schema differs: {changes[0]}{more}") if changes else None)
 
 
 def differences(migrate: str, alembic: str, ignore: frozenset[str]) -> list[str]:
-    """verify's comparison of two SQLite files: what turns migrate's schema into alembic's."""
+    """verify's comparison of two databases: what turns migrate's schema into alembic's."""
     import sqlalchemy as sa
 
     from mig_lint.db.schema import compare
     from mig_lint.db.schema import take_snapshot
 
-    engines = [sa.create_engine(f"sqlite:///{path}") for path in (migrate, alembic)]
+    engines = [sa.create_engine(url) for url in (migrate, alembic)]
     try:
         with engines[0].connect() as connection:
             before = take_snapshot(connection, None, ignore)
@@ -414,21 +485,30 @@ def version_table(folder: Path) -> str:
     return parser.get("db_settings", "version_table", fallback="migrate_version")
 
 
-def each_version(folder: Path, out: Path, migrate_python: str, env: Mapping[str, str]) -> list[Verdict]:
-    """Every version of the repository judged on its own on SQLite (see the module's docstring)."""
-    workdir = out.parent / f"{folder.name}-each-{out.name}"
-    workdir.mkdir()
-    migrate, failure = migrate_steps(folder, workdir, migrate_python)
-    stamp_map = json.loads((out / "migrate-stamp-map.json").read_text())
-    ignore = frozenset({"alembic_version", version_table(folder)})
-    verdicts = [judge_version(v, migrate, stamp_map, out, ignore, env) for v in sorted(migrate) if v - 1 in migrate]
+def each_version(folder: Path, out: Path, migrate_python: str, env: Mapping[str, str],
+                 server: str | None = None) -> list[Verdict]:
+    """Every version of the repository judged on its own on SQLite, or on the PostgreSQL SERVER (see the docstring)."""
+    if server is None:
+        workdir = out.parent / f"{out.name}-each-version"
+        workdir.mkdir()
+        scratch = Scratch(None, str(workdir))
+    else:
+        scratch = Scratch(server, f"corpus_{os.getpid()}_{time.time_ns() % 10**8}")
+    try:
+        reached, failure = migrate_steps(folder, scratch, migrate_python)
+        stamp_map = json.loads((out / "migrate-stamp-map.json").read_text())
+        ignore = frozenset({"alembic_version", version_table(folder)})
+        verdicts = [judge_version(v, scratch, stamp_map, out, ignore, env) for v in reached[1:]]
+    finally:
+        scratch.drop_all()
     return verdicts + ([failure] if failure else [])
 
 
-def render_each_version(name: str, verdicts: Sequence[Verdict]) -> str:
+def render_each_version(name: str, database: str, verdicts: Sequence[Verdict]) -> str:
     """The versions that diverge when judged on their own, and how many were judged."""
     wrong = [v for v in verdicts if v.reason]
-    lines = [f"{name}: {len(verdicts) - len(wrong)} of {len(verdicts)} versions judged on their own match on SQLite"]
+    lines = [f"{name}: {len(verdicts) - len(wrong)} of {len(verdicts)} versions judged on their own match "
+             f"on {DATABASE_TITLES[database]}"]
     lines.extend(f"  {v.version if v.version >= 0 else '?'}: {v.reason}" for v in wrong)
     return "\n".join(lines) + "\n"
 
@@ -477,7 +557,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", type=lambda p: Path(p).resolve(), metavar="DIR",
                         help="extract and convert into DIR and keep it")
     parser.add_argument("--each-version", action="store_true",
-                        help="judge every version on its own on SQLite instead of running verify")
+                        help="judge every version on its own instead of running verify (sqlite, postgresql; "
+                             "default sqlite)")
     parser.add_argument("--mirrors", type=Path, default=MIRRORS, help=f"the git mirrors [default: {MIRRORS}]")
     parser.add_argument("--migrate-python", default=default_migrate_python(),
                         help="the interpreter with sqlalchemy-migrate "
@@ -486,7 +567,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: Path, mirrors: Path,
-        migrate_python: str, judged: dict[str, list[Verdict]] | None = None) -> list[Row]:
+        migrate_python: str, judged: dict[tuple[str, str], list[Verdict]] | None = None) -> list[Row]:
     """Extract, convert and verify each repository; with JUDGED, judge each version on its own into it instead."""
     env = child_environment(os.environ, [STANDINS, ALEMBIC_ONLY_STANDINS])
     migrate_python = str(migrate_wrapper(workdir, migrate_python, os.environ))
@@ -499,10 +580,12 @@ def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: P
               file=sys.stderr, flush=True)
         proofs = []
         if conversion.refused is None and judged is not None:
-            started = time.perf_counter()
-            judged[repository.name] = each_version(folder, out, migrate_python, env)
-            print(f"{repository.name}: each version judged in {time.perf_counter() - started:.1f} s",
-                  file=sys.stderr, flush=True)
+            for database in databases:
+                started = time.perf_counter()
+                judged[repository.name, database] = each_version(folder, out, migrate_python, env,
+                                                                  EACH_VERSION_SERVERS[database])
+                print(f"{repository.name}: each version judged on {database} in "
+                      f"{time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
         elif conversion.refused is None:
             for database in databases:
                 proof = verify(folder, out, database, migrate_python, env)
@@ -515,12 +598,16 @@ def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: P
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_arguments(argv)
-    databases = list(dict.fromkeys(arguments.db or SERVERS))
+    databases = list(dict.fromkeys(arguments.db or (["sqlite"] if arguments.each_version else SERVERS)))
+    if arguments.each_version and "mysql" in databases:
+        print("--each-version runs on sqlite and postgresql (MariaDB has no template databases to copy)",
+              file=sys.stderr)
+        return 2
     if not arguments.migrate_python:
         print("no interpreter with sqlalchemy-migrate: give --migrate-python or set MIG_LINT_LEGACY_PYTHON",
               file=sys.stderr)
         return 2
-    judged: dict[str, list[Verdict]] | None = {} if arguments.each_version else None
+    judged: dict[tuple[str, str], list[Verdict]] | None = {} if arguments.each_version else None
     try:
         repositories = selected(arguments.only)
         if arguments.keep:
@@ -545,14 +632,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if all_proved(rows) else 1
 
 
-def report_each_version(rows: Sequence[Row], judged: Mapping[str, list[Verdict]]) -> int:
+def report_each_version(rows: Sequence[Row], judged: Mapping[tuple[str, str], list[Verdict]]) -> int:
     """Print the conversion table, every diverging version, and the reasons by class; exit 1 unless all match."""
     print(render_table(rows, []))
-    for name, verdicts in judged.items():
-        print(render_each_version(name, verdicts))
-    print("Reasons by class (versions judged on their own, all repositories):")
-    for reason, count in reason_classes(v for verdicts in judged.values() for v in verdicts):
-        print(f"  {count:4d}  {reason}")
+    for (name, database), verdicts in judged.items():
+        print(render_each_version(name, database, verdicts))
+    for database in dict.fromkeys(d for _, d in judged):
+        print(f"Reasons by class on {DATABASE_TITLES[database]} (versions judged on their own, all repositories):")
+        for reason, count in reason_classes(v for (_, d), verdicts in judged.items() if d == database
+                                            for v in verdicts):
+            print(f"  {count:4d}  {reason}")
     return 0 if all(v.reason is None for verdicts in judged.values() for v in verdicts) else 1
 
 

@@ -290,7 +290,7 @@ def test_each_version_is_judged_on_its_own_from_migrates_database_before_it(tmp_
         corpus.Verdict(4, None),
         corpus.Verdict(5, "migrate: ValueError: no more (versions/005_step.py:6)"),
     ]
-    assert corpus.render_each_version("repo", verdicts) == (
+    assert corpus.render_each_version("repo", "sqlite", verdicts) == (
         "repo: 2 of 5 versions judged on their own match on SQLite\n"
         "  2: schema differs: ~ column t.a: nullable NULL -> NOT NULL (and 1 more)\n"
         "  3: alembic: sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table: missing"
@@ -302,7 +302,7 @@ def test_a_migrate_interpreter_that_cannot_step_is_one_failure(tmp_path):
     repo, alembic = write_pair(tmp_path)
     verdicts = corpus.each_version(repo, alembic, sys.executable, dict(os.environ))
     assert verdicts == [corpus.Verdict(-1, "migrate: ModuleNotFoundError: No module named 'migrate'")]
-    assert corpus.render_each_version("repo", verdicts) == (
+    assert corpus.render_each_version("repo", "sqlite", verdicts) == (
         "repo: 0 of 1 versions judged on their own match on SQLite\n"
         "  ?: migrate: ModuleNotFoundError: No module named 'migrate'\n")
 
@@ -334,3 +334,26 @@ def test_alembic_failures_name_the_revisions_line():
               '[SQL: DROP TABLE missing]\n(Background on this error at: https://sqlalche.me/e/21/e3q8)\n')
     assert corpus.alembic_failure(stderr, Path("/x/versions")) == (
         "alembic: sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table (versions/0003_b.py:12)")
+
+
+def test_each_version_on_postgresql_copies_template_databases_and_drops_them(tmp_path):
+    from tests.databases import require_server
+    from tests.legacy_env import legacy_python
+
+    server = require_server("postgresql", tmp_path)
+    repo, alembic = write_pair(tmp_path)
+    verdicts = corpus.each_version(repo, alembic, legacy_python(), dict(os.environ), server)
+    assert verdicts == [
+        corpus.Verdict(1, None),
+        corpus.Verdict(2, "schema differs: ~ column t.a: nullable NULL -> NOT NULL (and 1 more)"),
+        corpus.Verdict(3, 'alembic: sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) table "missing" '
+                          'does not exist (versions/0003_step.py:12)'),
+        corpus.Verdict(4, None),
+        corpus.Verdict(5, "migrate: ValueError: no more (versions/005_step.py:6)"),
+    ]
+    engine = sa.create_engine(server)
+    with engine.connect() as connection:
+        left = connection.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :mine"),
+                                  {"mine": f"corpus\\_{os.getpid()}\\_%"}).all()
+    engine.dispose()
+    assert left == []
