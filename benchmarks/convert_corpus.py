@@ -1,6 +1,6 @@
 """Convert real sqlalchemy-migrate repositories and prove the untouched output with `mig-lint verify`.
 
-    python benchmarks/convert_corpus.py [--only NAME] [--db sqlite|postgresql|mysql] [--keep DIR]
+    python benchmarks/convert_corpus.py [--only NAME] [--db sqlite|postgresql|mysql] [--keep DIR] [--each-version]
 
 The repositories are taken from the history of nova, cinder and ironic, read from git
 mirrors already on this machine (`--mirrors`, default /work/.mirror: `openstack+nova/repo`
@@ -14,7 +14,8 @@ counts), then on each database `mig-lint verify REPO OUT --format json` with mig
 
 Prints a markdown table, the first divergences with their reasons, and what convert left
 in the revisions (construct: reason, counted over the repositories). Exit 0 when every
-version is proved on every database, 1 otherwise, 2 when a mirror or commit is missing.
+version is proved on every database, 1 otherwise, 2 when a mirror, a commit or the migrate
+interpreter is missing.
 
 verify stops at the first divergence. `--each-version` (on SQLite, or PostgreSQL with
 `--db postgresql`) instead judges every version on its own: migrate builds each version's
