@@ -508,7 +508,8 @@ def each_version(folder: Path, out: Path, migrate_python: str, env: Mapping[str,
 def render_each_version(name: str, database: str, verdicts: Sequence[Verdict]) -> str:
     """The versions that diverge when judged on their own, and how many were judged."""
     wrong = [v for v in verdicts if v.reason]
-    lines = [f"{name}: {len(verdicts) - len(wrong)} of {len(verdicts)} versions judged on their own match "
+    judged = [v for v in verdicts if not (v.reason or "").startswith("migrate: ")]  # migrate ran them
+    lines = [f"{name}: {len(verdicts) - len(wrong)} of {len(judged)} versions judged on their own match "
              f"on {DATABASE_TITLES[database]}"]
     lines.extend(f"  {v.version if v.version >= 0 else '?'}: {v.reason}" for v in wrong)
     return "\n".join(lines) + "\n"
