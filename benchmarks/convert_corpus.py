@@ -110,6 +110,7 @@ class Proof:
     failed_version: str | None
     reason: str | None
     seconds: float
+    down: Proof | None = None  # with --downgrade: the walk back down, read the same way
 
 
 @dataclass(frozen=True)
@@ -191,11 +192,13 @@ def conversion_counts(report: Mapping[str, Any], seconds: float) -> Conversion:
     return Conversion(dict(counts), dict(leftovers), seconds)
 
 
-def verify(repository: Path, out: Path, database: str, migrate_python: str, env: Mapping[str, str]) -> Proof:
+def verify(repository: Path, out: Path, database: str, migrate_python: str, env: Mapping[str, str],
+           downgrade: bool = False) -> Proof:
     """Run `verify REPO OUT --format json` on DATABASE and read the matched count and first divergence."""
     url = SERVERS[database]
     argv = [*mig_lint_command(), "verify", str(repository), str(out), "--format", "json",
-            "--migrate-python", migrate_python, *(["--url", url] if url else [])]
+            "--migrate-python", migrate_python, *(["--url", url] if url else []),
+            *(["--downgrade"] if downgrade else [])]
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=out.parent)
     seconds = time.perf_counter() - started
@@ -205,9 +208,15 @@ def verify(repository: Path, out: Path, database: str, migrate_python: str, env:
 
 
 def proof_of(database: str, result: Mapping[str, Any], seconds: float) -> Proof:
-    """A Proof from one database's entry of a verify JSON report."""
+    """A Proof from one database's entry of a verify JSON report (its walk back down too, when there is one)."""
     reason = divergence(result["steps"][-1]) if result["failed_version"] is not None else None
-    return Proof(database, result["matched"], result["versions"], result["failed_version"], reason, seconds)
+    walked = result.get("downgrade")
+    down = None
+    if walked is not None:
+        stopped = walked["steps"][-1] if walked["matched"] < walked["versions"] else None
+        down = Proof(database, walked["matched"], walked["versions"], stopped and stopped["version"],
+                     stopped and divergence(stopped), seconds)
+    return Proof(database, result["matched"], result["versions"], result["failed_version"], reason, seconds, down)
 
 
 def divergence(step: Mapping[str, Any]) -> str:
@@ -260,7 +269,11 @@ def proof_cell(proof: Proof | None) -> str:
     if proof.planned == 0:
         return "not run"
     stop = f", stops at {proof.failed_version}" if proof.failed_version is not None else ""
-    return f"proved {proof.matched}/{proof.planned}{stop}"
+    down = ""
+    if proof.down is not None:
+        down_stop = f", stops at {proof.down.failed_version}" if proof.down.failed_version is not None else ""
+        down = f"; down {proof.down.matched}/{proof.down.planned}{down_stop}"
+    return f"proved {proof.matched}/{proof.planned}{stop}{down}"
 
 
 def render_table(rows: Sequence[Row], databases: Sequence[str]) -> str:
@@ -287,6 +300,9 @@ def render_divergences(rows: Sequence[Row]) -> str:
             lines.append(f"| {row.repository.name} | {DATABASE_TITLES[proof.database]} | "
                          f"{proof.failed_version or '-'} | {cell(proof.reason or 'none: every version proved')} | "
                          f"{proof.seconds:.1f} |")
+            if proof.down is not None and proof.down.reason:
+                lines.append(f"| {row.repository.name} | {DATABASE_TITLES[proof.database]}, down | "
+                             f"{proof.down.failed_version} | {cell(proof.down.reason)} | |")
     return "\n".join(lines) + "\n"
 
 
@@ -299,7 +315,8 @@ def render_leftovers(rows: Sequence[Row]) -> str:
 
 
 def all_proved(rows: Iterable[Row]) -> bool:
-    return all(p.planned and p.matched == p.planned for row in rows for p in row.proofs)
+    return all(p.planned and p.matched == p.planned and (p.down is None or p.down.reason is None)
+               for row in rows for p in row.proofs)
 
 
 MIGRATE_STEPS = """
@@ -558,6 +575,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", action="append", choices=list(SERVERS), help="a database (repeatable; default all)")
     parser.add_argument("--keep", type=lambda p: Path(p).resolve(), metavar="DIR",
                         help="extract and convert into DIR and keep it")
+    parser.add_argument("--downgrade", action="store_true",
+                        help="verify --downgrade: then walk back down (a mig-lint with verify --downgrade)")
     parser.add_argument("--each-version", action="store_true",
                         help="judge every version on its own instead of running verify (sqlite, postgresql; "
                              "default sqlite)")
@@ -569,7 +588,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: Path, mirrors: Path,
-        migrate_python: str, judged: dict[tuple[str, str], list[Verdict]] | None = None) -> list[Row]:
+        migrate_python: str, judged: dict[tuple[str, str], list[Verdict]] | None = None,
+        downgrade: bool = False) -> list[Row]:
     """Extract, convert and verify each repository; with JUDGED, judge each version on its own into it instead."""
     env = child_environment(os.environ, [STANDINS, ALEMBIC_ONLY_STANDINS])
     migrate_python = str(migrate_wrapper(workdir, migrate_python, os.environ))
@@ -590,7 +610,7 @@ def run(repositories: Sequence[Repository], databases: Sequence[str], workdir: P
                       f"{time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
         elif conversion.refused is None:
             for database in databases:
-                proof = verify(folder, out, database, migrate_python, env)
+                proof = verify(folder, out, database, migrate_python, env, downgrade)
                 print(f"{repository.name} on {database}: {proof_cell(proof)} in {proof.seconds:.1f} s"
                       + (f": {proof.reason}" if proof.reason else ""), file=sys.stderr, flush=True)
                 proofs.append(proof)
@@ -615,11 +635,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.keep:
             shutil.rmtree(arguments.keep, ignore_errors=True)
             arguments.keep.mkdir(parents=True)
-            rows = run(repositories, databases, arguments.keep, arguments.mirrors, arguments.migrate_python, judged)
+            rows = run(repositories, databases, arguments.keep, arguments.mirrors, arguments.migrate_python, judged,
+                       arguments.downgrade)
         else:
             with tempfile.TemporaryDirectory(prefix="convert-corpus-") as workdir:
                 rows = run(repositories, databases, Path(workdir), arguments.mirrors, arguments.migrate_python,
-                           judged)
+                           judged, arguments.downgrade)
     except CorpusError as e:
         print(e, file=sys.stderr)
         return 2

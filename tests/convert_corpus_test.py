@@ -134,6 +134,22 @@ def test_proof_of_reads_one_database_of_a_verify_report():
     assert corpus.proof_of("sqlite", result, 1.0) == corpus.Proof("sqlite", 2, 2, None, None, 1.0)
 
 
+def test_proof_of_reads_the_walk_back_down():
+    down = {"ok": False, "versions": 15, "matched": 2, "steps": [step(), step(comparison_error="E: y")]}
+    result = {"versions": 15, "matched": 15, "failed_version": None, "steps": [step()], "downgrade": down}
+    proof = corpus.proof_of("sqlite", result, 3.0)
+    assert proof == corpus.Proof("sqlite", 15, 15, None, None, 3.0,
+                                 corpus.Proof("sqlite", 2, 15, "13", "comparison failed: E: y", 3.0))
+    assert corpus.proof_cell(proof) == "proved 15/15; down 2/15, stops at 13"
+    assert not corpus.all_proved([corpus.Row(corpus.CORPUS[3], corpus.Conversion({}, {}, 1.0), (proof,))])
+    walked = {**result, "downgrade": {"ok": True, "versions": 15, "matched": 15, "steps": [step()]}}
+    proof = corpus.proof_of("sqlite", walked, 3.0)
+    assert corpus.proof_cell(proof) == "proved 15/15; down 15/15"
+    row = corpus.Row(corpus.CORPUS[3], corpus.Conversion({}, {}, 1.0), (proof,))
+    assert corpus.all_proved([row])
+    assert corpus.render_divergences([row]).endswith("| ironic | SQLite | - | none: every version proved | 3.0 |\n")
+
+
 def rows():
     nova, _, cinder, ironic = corpus.CORPUS
     return [
@@ -143,7 +159,8 @@ def rows():
             corpus.Proof("mysql", 0, 0, None, "verify refused: mig-lint: cannot open out | x", 0.8))),
         corpus.Row(cinder, corpus.Conversion({}, {}, 0.4, refused="mig-lint: not a migrate repository"), ()),
         corpus.Row(ironic, corpus.Conversion({"translated": 15}, {".alter(): a migrate changeset call": 1}, 0.7),
-                   (corpus.Proof("sqlite", 15, 15, None, None, 0.9),
+                   (corpus.Proof("sqlite", 15, 15, None, None, 0.9,
+                                 corpus.Proof("sqlite", 0, 15, "15", "migrate: NotImplementedError: no", 0.9)),
                     corpus.Proof("mysql", 15, 15, None, None, 1.0))),
     ]
 
@@ -155,7 +172,8 @@ def test_the_table_has_convert_counts_and_proved_n_of_m_per_database():
         "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n"
         "| nova | 4701d28da3 | 216-417 | 59 | 22 | 0 | 121 | 0 | 2.9 | proved 15/202, stops at 231 | not run |\n"
         "| cinder | 53cfde43b8 | 1-45 | refused: mig-lint: not a migrate repository |  |  |  |  | 0.4 | - | - |\n"
-        "| ironic | 5983ad8523 | 1-15 | 15 | 0 | 0 | 0 | 0 | 0.7 | proved 15/15 | proved 15/15 |\n")
+        "| ironic | 5983ad8523 | 1-15 | 15 | 0 | 0 | 0 | 0 | 0.7 | proved 15/15; down 0/15, stops at 15 "
+        "| proved 15/15 |\n")
 
 
 def test_the_divergences_and_leftovers_are_listed_under_the_table():
@@ -165,10 +183,11 @@ def test_the_divergences_and_leftovers_are_listed_under_the_table():
         "| nova | SQLite | 231 | alembic: CompileError: Unconsumed column names: x | 2.5 |\n"
         "| nova | MariaDB | - | verify refused: mig-lint: cannot open out \\| x | 0.8 |\n"
         "| ironic | SQLite | - | none: every version proved | 0.9 |\n"
+        "| ironic | SQLite, down | 15 | migrate: NotImplementedError: no | |\n"
         "| ironic | MariaDB | - | none: every version proved | 1.0 |\n")
     assert corpus.render_leftovers(rows()) == "     4  .alter(): a migrate changeset call\n"
     assert not corpus.all_proved(rows())
-    assert corpus.all_proved(rows()[2:])
+    assert not corpus.all_proved(rows()[2:])
 
 
 def test_the_stand_ins_come_first_on_pythonpath_and_migrate_keeps_its_own_six(tmp_path):
