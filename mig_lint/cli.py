@@ -589,11 +589,13 @@ class _ProgressBar:
 @click.option("--timeout", type=_SECONDS, metavar="SECONDS", default=3600, show_default=True,
               help="Kill a step that runs longer and stop.")
 @click.option("--keep", is_flag=True, help="Keep the two databases for inspection.")
+@click.option("--downgrade", is_flag=True,
+              help="Once every version matched, walk both back down and compare after each downgrade.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--python", "python", metavar="PATH", help="The interpreter for the alembic tree [default: mig-lint's].")
 @click.option("--migrate-python", metavar="PATH", help="The interpreter for migrate (see `mig-lint legacy-env`).")
 def verify(repository: str, alembic_dir: str, urls: tuple[str, ...], dialect_all: bool, timeout: float, keep: bool,
-           fmt: str, python: str | None, migrate_python: str | None) -> int:
+           downgrade: bool, fmt: str, python: str | None, migrate_python: str | None) -> int:
     """Prove that ALEMBIC_DIR, converted from REPOSITORY, builds the same schema at every version (exit 1 if not)."""
     from mig_lint.db.report import verify_json
     from mig_lint.db.report import verify_text
@@ -603,7 +605,7 @@ def verify(repository: str, alembic_dir: str, urls: tuple[str, ...], dialect_all
     servers: list[str | None] = [None] if dialect_all or not urls else []
     interpreters = _interpreters(python, migrate_python)
     try:
-        results = run_verify(repository, alembic_dir, [*servers, *urls], interpreters, timeout, keep)
+        results = run_verify(repository, alembic_dir, [*servers, *urls], interpreters, timeout, keep, downgrade)
     except RunError as e:
         raise UsageProblem(str(e)) from None
     click.echo(verify_json(results) if fmt == "json" else verify_text(results), nl=False)
@@ -626,13 +628,15 @@ def _with_driver(url: str | None) -> str | None:
 @click.argument("directory", type=click.Path())
 @click.option("--with", "extra", multiple=True, metavar="REQUIREMENT",
               help="Another package to install, such as a database driver (repeatable).")
-def legacy_env(directory: str, extra: tuple[str, ...]) -> int:
+@click.option("--sqlalchemy", "sqlalchemy_version", type=click.Choice(["1.4.54", "1.3.24"]), default="1.4.54",
+              show_default=True, help="1.3.24 for scripts that use what SQLAlchemy 1.4 removed (Table.count()).")
+def legacy_env(directory: str, extra: tuple[str, ...], sqlalchemy_version: str) -> int:
     """Make (or update) a virtualenv in DIRECTORY in which sqlalchemy-migrate 0.13.0 runs."""
     from mig_lint.db.legacy import LegacyEnvError
     from mig_lint.db.legacy import make_legacy_env
 
     try:
-        python = make_legacy_env(directory, extra)
+        python = make_legacy_env(directory, extra, sqlalchemy=sqlalchemy_version)
     except LegacyEnvError as e:
         raise UsageProblem(str(e)) from None
     click.echo(f"{python}: sqlalchemy-migrate runs here; pass it as --migrate-python")

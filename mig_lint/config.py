@@ -88,6 +88,8 @@ class Config:
     head_file_per_label: str = "versions/{LABEL}_HEAD"
     trees: tuple[TreeConfig, ...] = ()
     baseline: Baseline = Baseline()
+    allowed_imports: tuple[str, ...] = ()  # ML211: application modules revisions may import
+    dialects: tuple[str, ...] = ()  # ML6xx: the databases the project runs on; () = not said
 
     def chain_labels(self, declared: Iterable[str]) -> tuple[str, ...]:
         """The branch labels that are chains of their own: `branch-labels`, else every label declared."""
@@ -325,6 +327,30 @@ def _baseline(source: str, key: str, raw: Any) -> Baseline:
     return Baseline(**lists)
 
 
+_MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+
+
+def _module_names(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    """Dotted module names such as `myapp.types`; ConfigError names `key` otherwise."""
+    names = tuple(name.strip() for name in _strings(source, key, raw))
+    for name in names:
+        if not _MODULE_NAME.match(name):
+            raise ConfigError(f"{source}: {key!r} has {name!r}, which is not a dotted module name like myapp.types")
+    return names
+
+
+DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql")
+
+
+def _dialects(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    """SQLAlchemy dialect names; ConfigError names `key` and the known ones otherwise."""
+    names = tuple(name.strip().lower() for name in _strings(source, key, raw))
+    for name in names:
+        if name not in DIALECTS:
+            raise ConfigError(f"{source}: {key!r} has {name!r}; the dialects are {', '.join(DIALECTS)}")
+    return names
+
+
 _TREE_KEYS = {"path", "version-locations", "recursive"}
 
 
@@ -363,4 +389,6 @@ _KEYS: dict[str, Callable[[str, str, Any], Any]] = {
     "head-file-per-label": _string,
     "trees": _trees,
     "baseline": _baseline,
+    "allowed-imports": _module_names,
+    "dialects": _dialects,
 }

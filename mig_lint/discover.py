@@ -33,6 +33,7 @@ from dataclasses import field
 from dataclasses import replace
 
 from mig_lint.config import TreeConfig
+from mig_lint.model import DEFAULT_FILE_TEMPLATE
 from mig_lint.model import Format
 from mig_lint.model import TreeSpec
 from mig_lint.sources.alembic import ALEMBIC_SCRIPT
@@ -91,6 +92,7 @@ def discover(
     walk = _Walk(exclude)
     found: dict[tuple[str, ...], TreeSpec] = {}
     walked: set[tuple[str, ...]] = set()
+    templates: dict[str, str] = {}
     for path in paths:
         if not os.path.exists(path) and not os.path.islink(path):
             raise DiscoveryError(f"{path}: no such file or directory")
@@ -99,10 +101,15 @@ def discover(
                 found.setdefault((os.path.realpath(spec.root), spec.format, *spec.version_locations), spec)
         for spec, by_walking in _specs_for(path, walk):
             key = (os.path.realpath(spec.root), spec.format)
-            if key not in found and key[0] not in configured_roots:
+            if key[0] in configured_roots:
+                templates.setdefault(key[0], spec.file_template)
+            elif key not in found:
                 found[key] = spec
                 if by_walking:
                     walked.add(key)
+    for found_key, spec in found.items():  # a configured tree keeps the file_template its own ini gives it
+        if found_key[0] in templates:
+            found[found_key] = replace(spec, file_template=templates[found_key[0]])
     ignored = _git_ignored([spec.root for key, spec in found.items() if key in walked])
     if warnings is not None:
         warnings.extend(walk.warnings)
@@ -286,7 +293,8 @@ def _from_ini(path: str, walk: _Walk, strict: bool) -> list[TreeSpec]:
         return []
     if not specs and os.path.isfile(os.path.join(here, "env.py")) and os.path.isdir(os.path.join(here, "versions")):
         why = f"{display_path(path)} (no script_location: its own folder, as Flask-Migrate sets it in code)"
-        return [TreeSpec(here, "alembic", (os.path.join(here, "versions"),), configured_by=why)]
+        return [TreeSpec(here, "alembic", (os.path.join(here, "versions"),), configured_by=why,
+                         file_template=_ini_file_template(parser, "alembic"))]
     if not specs:
         walk.problem(f"{path}: no script_location in any section, and no env.py and versions/ beside it", strict)
     return specs
@@ -305,7 +313,21 @@ def _ini_section(parser: configparser.ConfigParser, section: str, path: str, tex
         locations = tuple(_resolve(v, here) for v in _split_locations(versions, separator, path, text))
     else:
         locations = (os.path.join(root, "versions"),)
-    return TreeSpec(root, "alembic", locations, recursive, configured_by=f"{display_path(path)} [{section}]")
+    return TreeSpec(root, "alembic", locations, recursive, configured_by=f"{display_path(path)} [{section}]",
+                    file_template=_ini_file_template(parser, section))
+
+
+def _ini_file_template(parser: configparser.ConfigParser, section: str) -> str:
+    """A section's `file_template` as alembic formats it (the ini's `%%` is one `%`), else alembic's default.
+
+    A named section without one takes the `[alembic]` section's: projects such as
+    dispatch keep the template there and choose the folders in code.
+    """
+    for name in (section, "alembic"):
+        template = parser.get(name, "file_template", raw=True, fallback="").strip() if parser.has_section(name) else ""
+        if template:
+            return template.replace("%%", "%")
+    return DEFAULT_FILE_TEMPLATE
 
 
 def _split_locations(value: str, separator: str | None, path: str, text: str) -> list[str]:
@@ -350,7 +372,10 @@ def _pyproject_spec(table: dict[str, object], here: str, path: str, text: str) -
         locations = tuple(_resolve(str(v) % {"here": here}, here) for v in versions)
     else:
         locations = (os.path.join(root, "versions"),)
-    return TreeSpec(root, "alembic", locations, recursive, configured_by=f"{display_path(path)} [tool.alembic]")
+    template = table.get("file_template")
+    return TreeSpec(root, "alembic", locations, recursive, configured_by=f"{display_path(path)} [tool.alembic]",
+                    file_template=template.replace("%%", "%") if isinstance(template, str) and template.strip()
+                    else DEFAULT_FILE_TEMPLATE)
 
 
 def _resolve(location: str, here: str) -> str:
@@ -432,7 +457,7 @@ def _group(spec: TreeSpec, named_elsewhere: set[str]) -> list[TreeSpec]:
             separate.append(component)
     if len(separate) > 1:
         return [TreeSpec(_common_folder(c), "alembic", tuple(sorted(c)), unnamed=tuple(sorted(c)),
-                         configured_by=spec.configured_by) for c in separate]
+                         configured_by=spec.configured_by, file_template=spec.file_template) for c in separate]
     for component in separate:
         joined.extend(component)
     return [replace(spec, version_locations=spec.version_locations + tuple(sorted(joined)),

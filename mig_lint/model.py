@@ -14,6 +14,8 @@ Format = Literal["alembic", "migrate"]
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 InlineIgnores = tuple[tuple[int, frozenset[str]], ...]
+# alembic's own default (script/base.py `_default_file_template`), as alembic.ini's `%%` reads.
+DEFAULT_FILE_TEMPLATE = "%(rev)s_%(slug)s"
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -63,6 +65,29 @@ class Problem:
 
 
 @dataclass(frozen=True, **SLOTS)
+class ModuleImport:
+    """A module-level `import` statement: the dotted names it binds (`a.b` or `a.b.name`)."""
+
+    names: tuple[str, ...]
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True, **SLOTS)
+class LiveUse:
+    """Code in `upgrade()` / `downgrade()` (or a function they call) that needs a live connection.
+
+    `what` is the construct as written (`sa.inspect(bind)`, `autoload_with=`), `function`
+    the function it is in.
+    """
+
+    what: str
+    function: str
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True, **SLOTS)
 class Script:
     """A file in a versions folder, as read (never imported)."""
 
@@ -76,6 +101,8 @@ class Script:
     ignores: InlineIgnores = ()
     digest: str = ""  # git's blob id of the file, "" when it could not be read
     reads_other_files: bool = False  # a header value was looked up in another module
+    imports: tuple[ModuleImport, ...] = ()  # alembic scripts: module-level absolute imports (ML211)
+    live_uses: tuple[LiveUse, ...] = ()  # alembic scripts: code needing a live connection (ML212)
 
     def assignment(self, name: str) -> Assignment | None:
         """The last module-level assignment to `name` (the one Python keeps)."""
@@ -156,11 +183,16 @@ class TreeSpec:
     unnamed: tuple[str, ...] = ()
     unread: tuple[str, ...] = ()
     configured_by: str = ""
+    file_template: str = DEFAULT_FILE_TEMPLATE
 
 
 @dataclass(frozen=True, **SLOTS)
 class Hit:
-    """What a rule found, before the rule's code and severity are attached."""
+    """What a rule found, before the rule's code and severity are attached.
+
+    `subject` is what a per-script hit names for its rule to judge against the tree
+    (ML211: the imported names, kept with the script's record in the cache).
+    """
 
     path: str
     line: int
@@ -168,6 +200,7 @@ class Hit:
     hint: str | None = None
     revision: str | None = None
     column: int = 1
+    subject: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -196,6 +229,7 @@ class Tree:
     unnamed_locations: tuple[str, ...] = ()  # display paths of folders read that no configuration names
     unread_scripts: tuple[str, ...] = ()  # display paths of revision scripts that were not read
     configured_by: str = ""
+    file_template: str = DEFAULT_FILE_TEMPLATE  # alembic's `file_template`, `%%` already read as `%`
 
 
 @dataclass(frozen=True, **SLOTS)

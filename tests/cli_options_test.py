@@ -101,7 +101,7 @@ def test_exclude_does_not_drop_a_path_given(in_tmp, capsys):
     assert _trees(capsys, "--exclude", "one", "one", "two") == ["one", "two"]
 
 
-KNOWN = ("the codes are ML101-ML111, ML201-ML208, ML301-ML312, ML401-ML404, ML501-ML505; "
+KNOWN = ("the codes are ML101-ML111, ML201-ML212, ML301-ML312, ML401-ML404, ML501-ML505, ML601-ML607; "
          "`mig-lint rules` lists them")
 
 
@@ -124,7 +124,7 @@ def test_known_prefixes_pass(in_tmp, capsys, prefix):
         pytest.param('select = ["ML1", "ML7"]', "select", "ML7", id="select"),
         pytest.param('extend-select = ["ML112"]', "extend-select", "ML112", id="extend-select"),
         pytest.param('ignore = ["ML0"]', "ignore", "ML0", id="ignore"),
-        pytest.param('extend-ignore = ["ML60"]', "extend-ignore", "ML60", id="extend-ignore"),
+        pytest.param('extend-ignore = ["ML70"]', "extend-ignore", "ML70", id="extend-ignore"),
         pytest.param('per-file-ignores = {"versions/*" = ["ML9"]}', "per-file-ignores.versions/*", "ML9",
                      id="per-file-ignores"),
         pytest.param('severity = {ML999 = "warning"}', "severity.ML999", "ML999", id="severity"),

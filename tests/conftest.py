@@ -36,6 +36,13 @@ def alembic_script(revision: str, down: str | None, **extra: str) -> str:
 
 
 @pytest.fixture
+def shop(in_tmp):
+    """The shop fixture (migrate) copied to `shop`."""
+    shutil.copytree(SHOP, in_tmp / "shop")
+    return in_tmp / "shop"
+
+
+@pytest.fixture
 def converted(in_tmp, capsys):
     """The shop fixture (migrate) copied to `shop`, converted by `mig-lint convert` into `alembic`."""
     from mig_lint.cli import main

@@ -14,12 +14,6 @@ from tests.databases import require_server
 SHOP = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "shop"
 
 
-@pytest.fixture
-def shop(in_tmp):
-    shutil.copytree(SHOP, in_tmp / "shop")
-    return in_tmp / "shop"
-
-
 def _verify(capsys, *urls: str) -> str:
     from tests.legacy_env import legacy_python
 

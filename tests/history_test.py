@@ -76,7 +76,8 @@ def test_duplicate_revision_keeps_last_file(in_tmp, capsys):
                         "versions/b1.py": alembic_script("b", "a"), "versions/b2.py": alembic_script("b", "a")})
     assert main(["check", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert [(f["code"], f["path"]) for f in report["findings"]] == [("ML108", "versions/b2.py")]
+    assert [(f["code"], f["path"]) for f in report["findings"]] == [("ML108", "versions/b2.py"),
+                                                                    ("ML209", "versions/b2.py")]
     assert report["trees"][0]["revisions"] == 2
 
 

@@ -27,7 +27,8 @@ from mig_lint.db.legacy import MIGRATE_REQUIREMENTS
 
 ENV_VAR = "MIG_LINT_LEGACY_PYTHON"
 # coverage, at the test run's own version, measures mig-lint's worker in this interpreter too.
-EXTRA = ("psycopg2-binary==2.9.10", "PyMySQL==1.1.1", f"coverage=={metadata.version('coverage')}",
+# alembic 1.19, the last for SQLAlchemy 1.4, runs converted trees there (--python).
+EXTRA = ("alembic==1.19.2", "psycopg2-binary==2.9.10", "PyMySQL==1.1.1", f"coverage=={metadata.version('coverage')}",
          f"covdefaults=={metadata.version('covdefaults')}")
 REQUIREMENTS = (*MIGRATE_REQUIREMENTS, *EXTRA)
 CHECK = "import migrate.versioning.repository"

@@ -17,6 +17,8 @@ in a loop) is named by `<table>.name` in the operation, so loops and helpers con
 """
 from __future__ import annotations
 
+import collections
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -34,6 +36,8 @@ CONSTRAINTS = {
 }
 _FROM_SQLALCHEMY = ("Index", *CONSTRAINTS)
 _MIGRATE_MODULES = ("constraint", "changeset", "schema")
+# migrate's changeset methods: on a receiver the source does not prove, the layer runs them
+_RUNTIME = ("create", "drop", "alter", "rename", "create_column", "drop_column")
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -52,7 +56,7 @@ class Operation:
 
     line: int
     source: str
-    target: str
+    target: str  # the code it became (several lines for a batch)
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -61,6 +65,8 @@ class Translation:
 
     module: str
     sqlalchemy_names: tuple[str, ...]  # names migrate's imports gave, now from SQLAlchemy
+    changeset_names: tuple[str, ...]  # migrate's constraint classes, now from the changeset layer
+    uses_changeset: bool  # some call runs through the changeset layer
     upgrade: str | None  # the function's body, indented; None when the script has none
     downgrade: str | None
     operations: tuple[Operation, ...]
@@ -76,11 +82,27 @@ class _Scope:
     bindings: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
 
-def translate(source: str) -> Translation:
-    """Translate a migrate script's source; raises cst.ParserSyntaxError on a syntax error."""
+@dataclass(frozen=True, **SLOTS)
+class Helpers:
+    """The modules beside a repository's versions/ that its scripts import: where they go."""
+
+    folder: str  # the repository's folder name, the last part of the package path scripts import them by
+    modules: frozenset[str]  # their names, without .py
+
+
+HELPERS_PACKAGE = "migrate_helpers"  # the package beside env.py the helper modules are translated into
+
+
+def translate(source: str, version_table: str = "migrate_version", helpers: Helpers | None = None) -> Translation:
+    """Translate a migrate script's source; raises cst.ParserSyntaxError on a syntax error.
+
+    A string in `upgrade`/`downgrade` naming migrate's `version_table` (`ALTER TABLE
+    migrate_version CONVERT TO ...`) names alembic's version table instead: the converted
+    tree has no migrate version table, and the statement was about the version table.
+    """
     module = cst.parse_module(source)
     wrapper = cst.MetadataWrapper(module)
-    transformer = _Transformer(wrapper.module)
+    transformer = _Transformer(wrapper.module, version_table, helpers)
     converted = wrapper.visit(transformer)
     functions = {name: _body_code(converted, node) for name, node in transformer.functions.items()}
     rest = converted.with_changes(body=[s for s in converted.body if not _is_function(s, ("upgrade", "downgrade"))])
@@ -88,7 +110,9 @@ def translate(source: str) -> Translation:
     wanted = set(_FROM_SQLALCHEMY) & (used if transformer.migrate_star else transformer.from_migrate & used)
     return Translation(
         module=rest.code,
-        sqlalchemy_names=tuple(sorted(wanted)),
+        sqlalchemy_names=tuple(sorted(wanted - set(CONSTRAINTS))),
+        changeset_names=tuple(sorted(wanted & set(CONSTRAINTS))),
+        uses_changeset=transformer.uses_changeset,
         upgrade=functions.get("upgrade"),
         downgrade=functions.get("downgrade"),
         operations=tuple(transformer.operations),
@@ -152,9 +176,12 @@ def _positional(call: cst.Call) -> list[cst.Arg]:
 class _Transformer(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, version_table: str = "migrate_version",
+                 helpers: Helpers | None = None) -> None:
         super().__init__()
         self._module = module
+        self._helpers = helpers
+        self._version_table = re.compile(rf"\b{re.escape(version_table)}\b")
         self.functions: dict[str, cst.FunctionDef] = {}
         self.operations: list[Operation] = []
         self.unsupported: list[Unsupported] = []
@@ -163,6 +190,7 @@ class _Transformer(cst.CSTTransformer):
         self.migrate_modules: set[str] = set()  # `migrate`, `constraint`: their classes now come from SQLAlchemy
         self._function = ""
         self.migrate_star = False
+        self.uses_changeset = False  # some call runs through the changeset layer
 
     # --- helpers -------------------------------------------------------------------
 
@@ -268,7 +296,25 @@ class _Transformer(cst.CSTTransformer):
                     is_module = self._code(alias.name) in _MIGRATE_MODULES
                     (self.migrate_modules if is_module else self.from_migrate).add(name)
             return cst.RemoveFromParent()
+        helper = self._helper_module(module, updated)
+        if helper is not None:
+            self.uses_changeset = True  # the helpers are found beside env.py, as the layer is
+            self._done(original, f"from {helper} import ...")
+            return updated.with_changes(module=cst.parse_expression(helper), relative=[])
         return updated
+
+    def _helper_module(self, module: str, node: cst.ImportFrom) -> str | None:
+        """`migrate_helpers.schema` for `from <pkg>.migrate_repo.schema import ...`, `migrate_helpers`
+        for `from <pkg>.migrate_repo import schema`: the repository's helpers, translated beside env.py."""
+        if self._helpers is None:
+            return None
+        parts = module.split(".")
+        if len(parts) >= 2 and parts[-2] == self._helpers.folder and parts[-1] in self._helpers.modules:
+            return f"{HELPERS_PACKAGE}.{parts[-1]}"
+        names = [] if isinstance(node.names, cst.ImportStar) else [self._code(a.name) for a in node.names]
+        if parts[-1] == self._helpers.folder and names and all(n in self._helpers.modules for n in names):
+            return HELPERS_PACKAGE
+        return None
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.BaseSmallStatement | cst.RemovalSentinel:
         gone = [a for a in updated.names if self._code(a.name).split(".")[0] == "migrate"]
@@ -347,6 +393,7 @@ class _Transformer(cst.CSTTransformer):
             return None
         subject, method = call.func.value, call.func.attr.value
         kind = self._kind(subject)
+        unstripped, before = call, len(self.unsupported)
         bound = [a for a in call.args if self._is_engine(a.value) and (a.keyword is None or a.keyword.value == "bind")]
         if bound and method in ("create", "drop", "create_all", "drop_all"):
             call = call.with_changes(args=[a for a in call.args if a not in bound])
@@ -354,14 +401,14 @@ class _Transformer(cst.CSTTransformer):
         code = None
         if method == "create" and kind == "new-column":
             code = self._add_column(original, subject, call)
-        elif method == "create_column" and call.args:
+        elif method == "create_column" and call.args and self._kind(call.args[0].value) == "new-column":
             column = call.args[0].value
             code = self._add_column(original, column, call.with_changes(args=[cst.Arg(subject), *call.args[1:]]))
         elif method == "drop" and kind == "column":
             found = self._column_of(subject)
             assert found is not None
             code = _batch(self._table_name(found[0]), f"batch_op.drop_column({found[1]})")
-        elif method == "drop_column" and call.args:
+        elif method == "drop_column" and call.args and kind == "table":
             code = _batch(self._table_name(subject), f"batch_op.drop_column({self._column_name(call.args[0].value)})")
         elif method == "alter" and kind == "column":
             code = self._alter(original, subject, call)
@@ -372,9 +419,6 @@ class _Transformer(cst.CSTTransformer):
             assert found is not None
             options = [f"new_column_name={self._code(call.args[0].value)}", *self._existing(subject)]
             code = _batch(self._table_name(found[0]), f"batch_op.alter_column({found[1]}, {', '.join(options)})")
-        elif method == "rename" and kind == "index":
-            self._refuse(original, "an index rename has no alembic operation: write op.execute per dialect")
-            return None
         elif method in ("create", "drop") and kind == "table" and not call.args:
             code = self._table_ddl(subject, method)
         elif method in ("create", "drop") and kind == "index" and not call.args:
@@ -383,27 +427,35 @@ class _Transformer(cst.CSTTransformer):
             code = self._constraint_ddl(original, subject, method)
         elif method in ("create_all", "drop_all") and not call.args:
             code = f"{self._code(subject)}.{method}({engine})"
-        elif method in ("create", "drop") and all(a.keyword is not None for a in call.args):
+        elif method in ("create", "drop") and kind == "table" and all(a.keyword is not None for a in call.args):
             code = f"{self._code(subject)}.{method}({', '.join([engine, *(self._arg(a) for a in call.args)])})"
+        refused = len(self.unsupported) > before
+        if code is None and not refused and method in _RUNTIME:
+            code = self._runtime(unstripped, method)
         if code is not None:
-            self._done(original, code.splitlines()[-1].strip())
+            self._done(original, code)
         return code
+
+    def _runtime(self, call: cst.Call, method: str) -> str:
+        """The call as it is, on the changeset layer: the receiver is known when it runs."""
+        assert isinstance(call.func, cst.Attribute)
+        self.uses_changeset = True
+        arguments = [self._code(call.func.value), *(self._arg(a) for a in call.args)]
+        return f"changeset.{method}({', '.join(arguments)})"
 
     def _add_column(self, original: cst.BaseExpression, column: cst.BaseExpression, call: cst.Call) -> str | None:
         table_arg = _keyword(call, "table") or next(iter(_positional(call)), None)
         if table_arg is None:
-            self._refuse(original, "Column.create() without the table it goes into")
             return None
-        table = self._table_name(table_arg.value)
-        column_code = self._code(column)
         definition = self._resolve(column)
-        if _call_name(definition) == "Column":
-            # migrate adds the column to the table object too, and later code reads it there
-            lines = [f"op.add_column({table}, {self._code(definition)})",
-                     f"{self._code(table_arg.value)}.append_column({column_code})"]
-        else:
-            lines = [f"op.add_column({table}, {column_code})"]
-        default = _keyword(definition, "default") if isinstance(definition, cst.Call) else None
+        if not _plain_column(definition) or not _table_is_object(table_arg.value):
+            return None
+        assert isinstance(definition, cst.Call)
+        table = self._table_name(table_arg.value)
+        # migrate adds the column to the table object too, and later code reads it there
+        lines = [f"op.add_column({table}, {self._code(definition)})",
+                 f"{self._code(table_arg.value)}.append_column({self._code(column)})"]
+        default = _keyword(definition, "default")
         populate = _keyword(call, "populate_default")
         if default is not None and not (populate and self._code(populate.value) == "False"):
             lines.append(f"op.execute(sa.table({table}, sa.column({self._column_name(column)}))"
@@ -428,7 +480,6 @@ class _Transformer(cst.CSTTransformer):
             if keyword == "default":
                 continue  # a Python-side default: nothing in the database changes
             if keyword is None and _call_name(arg.value) == "Column":
-                self._refuse(original, "alter() with a new Column: write the changes as name=, type=, nullable=")
                 return None
             if keyword is None:
                 keyword = "name" if isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)) else "type"
@@ -486,14 +537,14 @@ class _Transformer(cst.CSTTransformer):
         if kind == "foreignkey" and (table_expr is None or not refcolumns or None in columns + refcolumns):
             return self._computed_foreign_key(original, definition, method)
         if table_expr is None or any(c is None for c in columns):
-            self._refuse(original, "the constraint's table and columns must be `table.c.name` or table= with names")
             return None
         table = self._table_name(table_expr)
         names = [c[1] for c in columns if c is not None]
         name_arg = _keyword(definition, "name")
+        if name_arg is not None and not _is_text(name_arg.value):
+            return None  # a name read at run time may be None (SQLite reflects keys unnamed): the layer decides
         name = self._code(name_arg.value) if name_arg is not None else _autoname(kind, table, names)
         if name is None:
-            self._refuse(original, "a check constraint without a name= (migrate names it from columns it cannot see)")
             return None
         if method == "drop":
             return _batch(table, f"batch_op.drop_constraint({name}, type_={kind!r})")
@@ -522,11 +573,12 @@ class _Transformer(cst.CSTTransformer):
         source = columns.value if columns else (positional[0] if positional else None)
         target = refcolumns.value if refcolumns else (positional[1] if len(positional) > 1 else None)
         if source is None or target is None:
-            self._refuse(original, "a foreign key needs its columns and refcolumns")
             return None
         cols, refs = f"list({self._code(source)})", f"list({self._code(target)})"
         table = f"{cols}[0].table.name"
         name_arg = _keyword(call, "name")
+        if name_arg is not None and not _is_text(name_arg.value):
+            return None
         name = (self._code(name_arg.value) if name_arg is not None
                 else _autoname("foreignkey", table, [f"{cols}[0].name"]) or "")
         if method == "drop":
@@ -588,13 +640,69 @@ class _Transformer(cst.CSTTransformer):
             columns = [cst.Arg(e.value) for e in updated.args[0].value.elements]
             self._done(original, "select(...) (SQLAlchemy 2 style, also valid on 1.4)")
             return updated.with_changes(args=_no_trailing_comma(columns))
-        if isinstance(updated.func, cst.Attribute) and updated.func.attr.value == "execute" and updated.args:
+        if name == "select" and _old_select(updated):
+            return self._on_layer(original, updated, "select_", [])
+        if isinstance(updated.func, cst.Attribute):
+            return self._method_call(original, updated, updated.func.value, updated.func.attr.value)
+        if name in _STATEMENT_FUNCTIONS and _old_statement_arguments(updated, function=True):
+            return self._on_layer(original, updated, name, [])
+        return updated
+
+    def _method_call(self, original: cst.Call, updated: cst.Call, receiver: cst.BaseExpression,
+                     method: str) -> cst.BaseExpression:
+        """SQLAlchemy 1.x calls: implicit execution, Engine-only API on the connection, old arguments."""
+        if isinstance(receiver, cst.Name) and receiver.value in ("sa", "sqlalchemy", "sql", "expression"):
+            if method in _STATEMENT_FUNCTIONS and _old_statement_arguments(updated, function=True):
+                return self._on_layer(original, updated, method, [])
+            return updated
+        if self._is_engine(receiver):
+            code = self._code(receiver)
+            if method == "has_table":
+                self._done(original, "sa.inspect(bind).has_table(...)")
+                return updated.with_changes(func=cst.parse_expression(f"sa.inspect({code}).has_table"))
+            if method == "table_names" and not updated.args:
+                self._done(original, "sa.inspect(bind).get_table_names()")
+                return cst.parse_expression(f"sa.inspect({code}).get_table_names()")
+            if method in ("connect", "begin") and not updated.args:
+                return self._on_layer(original, updated, method, [receiver])
+        if method == "execute" and updated.args:
             first = updated.args[0]
-            if first.keyword is None and _is_text(first.value):
+            if self._is_engine(receiver) and first.keyword is None and _is_text(first.value):
                 wrapped = cst.Call(cst.parse_expression("sa.text"), [cst.Arg(first.value)])
                 self._done(original, "execute(sa.text(...))")
                 return updated.with_changes(args=[first.with_changes(value=wrapped), *updated.args[1:]])
+            if self._is_engine(receiver) and _is_statement(first.value) and len(updated.args) <= 2 and all(
+                    a.keyword is None and not a.star for a in updated.args):
+                return updated
+        if method in ("execute", "scalar") and not _is_call_of(receiver, ("execute", "connect", "begin")):
+            return self._on_layer(original, updated, method, [receiver])
+        if method == "count" and (not updated.args or self._kind(receiver) == "table"):
+            return self._on_layer(original, updated, method, [receiver])  # 1.x's Table.count(whereclause)
+        if method in _STATEMENT_FUNCTIONS and _old_statement_arguments(updated, function=False):
+            if not isinstance(self._resolve(receiver), (cst.Dict, cst.Set, cst.DictComp, cst.SetComp, cst.List)):
+                return self._on_layer(original, updated, method, [receiver])
+        if method == "reflect" and self._scope() is not None and self._scope().engine and not any(  # type: ignore[union-attr]
+                a.keyword is None or a.keyword.value == "bind" for a in updated.args):
+            bind = cst.Arg(cst.parse_expression(self._engine()), keyword=cst.Name("bind"),
+                           equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+            self._done(original, "MetaData.reflect(bind=...)")
+            return updated.with_changes(args=[*_no_trailing_comma(updated.args), bind] if updated.args else [bind])
         return updated
+
+    def _on_layer(self, original: cst.Call, updated: cst.Call, function: str,
+                  first: list[cst.BaseExpression]) -> cst.BaseExpression:
+        """`changeset.<function>(<first>, <the call's arguments>)`: decided when it runs."""
+        self.uses_changeset = True
+        self._done(original, f"changeset.{function}(...)")
+        args = [*(cst.Arg(value) for value in first), *updated.args]
+        return cst.Call(cst.parse_expression(f"changeset.{function}"), _no_trailing_comma(
+            [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]))
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        if not self._scopes or not self._version_table.search(updated.value):
+            return updated
+        self._done(original, "alembic_version (the string named migrate's version table)")
+        return updated.with_changes(value=self._version_table.sub("alembic_version", updated.value))
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if (isinstance(updated.value, cst.Name) and updated.value.value in self.migrate_modules
@@ -604,23 +712,142 @@ class _Transformer(cst.CSTTransformer):
         if updated.attr.value == "name" and self._is_engine(updated.value):
             self._done(original, "op.get_context().dialect.name")
             return cst.parse_expression("op.get_context().dialect.name")
+        if updated.attr.value == "url" and self._is_engine(updated.value):
+            self._done(original, "bind.engine.url")
+            return cst.parse_expression(f"{self._code(updated.value)}.engine.url")
         return updated
 
 
 def _walk_assignments(function: cst.FunctionDef) -> list[tuple[str, cst.BaseExpression]]:
-    """`name = value` statements anywhere in a function (not in nested functions)."""
-    found: list[tuple[str, cst.BaseExpression]] = []
+    """The names whose value is provable from the source: bound once in the function, by a
+    plain `name = value` outside any loop, and the value they are bound to. A name bound
+    twice, in a loop, as a loop or `with` variable, by unpacking or augmented assignment
+    holds what only the run knows (migrate's calls on it go through the changeset layer)."""
+    single: dict[str, cst.BaseExpression] = {}
+    bound: collections.Counter[str] = collections.Counter()
+    loops = 0
 
     class Collector(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
             return node is function
 
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_For(self, node: cst.For) -> None:
+            nonlocal loops
+            loops += 1
+            _count_targets(node.target, bound)
+
+        def leave_For(self, node: cst.For) -> None:
+            nonlocal loops
+            loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            nonlocal loops
+            loops += 1
+
+        def leave_While(self, node: cst.While) -> None:
+            nonlocal loops
+            loops -= 1
+
         def visit_Assign(self, node: cst.Assign) -> None:
-            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                found.append((node.targets[0].target.value, node.value))
+            for target in node.targets:
+                _count_targets(target.target, bound)
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) and not loops:
+                single[node.targets[0].target.value] = node.value
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            _count_targets(node.target, bound, twice=True)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            _count_targets(node.target, bound, twice=True)
+
+        def visit_WithItem(self, node: cst.WithItem) -> None:
+            if node.asname is not None:
+                _count_targets(node.asname.name, bound, twice=True)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            _count_targets(node.target, bound, twice=True)
+
+        def visit_CompFor(self, node: cst.CompFor) -> None:
+            _count_targets(node.target, bound, twice=True)
 
     function.visit(Collector())
-    return found
+    provable = {name: value for name, value in single.items() if bound[name] == 1}
+    changed = True
+    while changed:  # a value is copied to where the name is used: its own names must not have moved
+        changed = False
+        for name, value in list(provable.items()):
+            if any(bound[used] and used not in provable for used in _names(value)):
+                del provable[name]
+                changed = True
+    return list(provable.items())
+
+
+def _count_targets(target: cst.BaseExpression, bound: collections.Counter[str], twice: bool = False) -> None:
+    """Count the names a target binds (`twice`: a form whose value the source cannot give)."""
+    if isinstance(target, cst.Name):
+        bound[target.value] += 2 if twice else 1
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:  # `*rest` too: its element's value is the name
+            _count_targets(element.value, bound, twice=True)
+
+
+def _plain_column(node: cst.BaseExpression) -> bool:
+    """A `Column(...)` written out whose ADD COLUMN alembic issues as migrate did: no foreign
+    key (SQLite rebuilds the table for one), no `unique=` / `index=` / `primary_key=` flag
+    (migrate creates only the named `unique_name` / `index_name`), a literal default."""
+    assert isinstance(node, cst.Call) and _call_name(node) == "Column"
+    if any(_call_name(a.value) == "ForeignKey" or a.star for a in node.args):
+        return False
+    flags = [a for a in node.args if a.keyword is not None and a.keyword.value in ("unique", "index", "primary_key")]
+    if any(not (isinstance(a.value, cst.Name) and a.value.value in ("False", "None")) for a in flags):
+        return False
+    default = _keyword(node, "default")
+    literal = (cst.SimpleString, cst.Integer, cst.Float)
+    return default is None or isinstance(default.value, literal) or (
+        isinstance(default.value, cst.Name) and default.value.value in ("True", "False", "None"))
+
+
+def _table_is_object(node: cst.BaseExpression) -> bool:
+    """`col.create(table)` takes a Table; a string there is an error migrate raises at run time."""
+    return not isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+
+
+_STATEMENT_FUNCTIONS = ("update", "insert", "delete")
+# calls that build a SQL statement: `engine.execute(<one of these>)` is valid on SQLAlchemy 2 as well
+_STATEMENT_BUILDERS = frozenset({"select", "insert", "update", "delete", "text", "values", "where", "order_by",
+                                 "limit", "group_by", "select_from", "returning", "join", "outerjoin", "distinct",
+                                 "filter", "filter_by", "union", "union_all", "with_only_columns", "execution_options"})
+
+
+def _is_statement(node: cst.BaseExpression) -> bool:
+    """A call that builds a statement (`t.insert()`, `sa.text(...)`, `select(...).where(...)`)."""
+    return _call_name(node) in _STATEMENT_BUILDERS
+
+
+def _is_call_of(node: cst.BaseExpression, methods: Sequence[str]) -> bool:
+    return _call_name(node) in methods
+
+
+def _old_statement_arguments(call: cst.Call, function: bool) -> bool:
+    """`values=` / `whereclause=`, or positional arguments, to `insert`/`update`/`delete`:
+    SQLAlchemy 1.x only (`t.update(whereclause, values)`, `update(t, whereclause, values)`)."""
+    if any(a.keyword is not None and a.keyword.value in ("values", "whereclause") for a in call.args):
+        return True
+    positional = [a for a in call.args if a.keyword is None]
+    return len(positional) > (1 if function else 0)
+
+
+def _old_select(call: cst.Call) -> bool:
+    """`select([columns], whereclause, ...)` or `select(..., whereclause=, from_obj=...)`: 1.x only."""
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    if keywords & {"whereclause", "from_obj", "columns"}:
+        return True
+    positional = [a for a in call.args if a.keyword is None]
+    return bool(positional) and isinstance(positional[0].value, (cst.List, cst.ListComp)) and (
+        len(positional) > 1 or bool(keywords))
 
 
 def _uses_name(node: cst.CSTNode, name: str) -> bool:

@@ -51,6 +51,7 @@ class _Names:
     binds: frozenset[str]
     schema_items: frozenset[str]
     statements: frozenset[str]
+    layer_classes: frozenset[str] = frozenset()  # migrate's constraint classes, from the changeset layer
 
 
 def _bound_names(tree: ast.Module) -> _Names:
@@ -62,7 +63,10 @@ def _bound_names(tree: ast.Module) -> _Names:
                     else "statement" if callee in _STATEMENTS else None)
             if kind is not None:
                 kinds[kind] |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-    return _Names(frozenset(kinds["bind"]), frozenset(kinds["item"]), frozenset(kinds["statement"]))
+    layer = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             and node.module == "migrate_changeset" for a in node.names}
+    return _Names(frozenset(kinds["bind"]), frozenset(kinds["item"]), frozenset(kinds["statement"]),
+                  frozenset(layer))
 
 
 def _node_leftovers(node: ast.AST, names: _Names) -> Iterator[Leftover]:
@@ -120,15 +124,16 @@ def _implicit_execution(node: ast.Call, names: _Names) -> Iterator[Leftover]:
 
 def _old_keywords(node: ast.Call, _names: _Names) -> Iterator[Leftover]:
     """`values=` / `whereclause=` given to `insert`, `update`, `delete` or `select` (SQLAlchemy 1.x only)."""
-    if _callee(node) in ("select", "insert", "update", "delete"):
+    if _callee(node) in ("select", "insert", "update", "delete") and not _on_alembic_op(node):
         for keyword in node.keywords:
             if keyword.arg in _OLD_KEYWORDS:
                 yield Leftover(node.lineno, f"{keyword.arg}=", "a keyword SQLAlchemy 2.0 removed")
 
 
-def _constraint_table(node: ast.Call, _names: _Names) -> Iterator[Leftover]:
-    """`table=` on a constraint: migrate's keyword; SQLAlchemy does not know it."""
-    if _callee(node) in _CONSTRAINTS and any(k.arg == "table" for k in node.keywords):
+def _constraint_table(node: ast.Call, names: _Names) -> Iterator[Leftover]:
+    """`table=` on a constraint: migrate's keyword; SQLAlchemy does not know it (the layer's classes do)."""
+    on_layer = isinstance(node.func, ast.Name) and node.func.id in names.layer_classes
+    if _callee(node) in _CONSTRAINTS and not on_layer and any(k.arg == "table" for k in node.keywords):
         yield Leftover(node.lineno, "table=", "the migrate-only keyword of constraints")
 
 
@@ -150,6 +155,7 @@ def _method(node: ast.Call) -> str | None:
 
 
 def _on_alembic_op(node: ast.Call) -> bool:
-    """Called on alembic's `op` or a batch's `batch_op`, whose methods of the same names are alembic's."""
+    """Called on alembic's `op`, a batch's `batch_op`, or the changeset layer, whose methods of these names
+    run on alembic."""
     receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
-    return isinstance(receiver, ast.Name) and receiver.id in ("op", "batch_op")
+    return isinstance(receiver, ast.Name) and receiver.id in ("op", "batch_op", "changeset")

@@ -55,8 +55,8 @@ def render_revision(source: RevisionSource) -> str:
         "from alembic import op",
         "import sqlalchemy as sa",
     ]
-    if translation is not None and translation.sqlalchemy_names:
-        header.append(f"from sqlalchemy import {', '.join(translation.sqlalchemy_names)}")
+    if translation is not None:
+        header.extend(_imports(translation))
     module = "\n".join(line for line in module_lines if not line.startswith("from __future__ "))
     parts = ["\n".join(header) + ("\n" + module if module else "")]
     parts.append(
@@ -71,6 +71,42 @@ def render_revision(source: RevisionSource) -> str:
     parts.append(_function("upgrade", source))
     parts.append(_function("downgrade", source))
     return "\n\n\n".join(parts) + "\n"
+
+
+CHANGESET_MODULE = "migrate_changeset.py"  # written beside env.py, the folder above versions/
+CHANGESET_IMPORT = """
+import os
+import sys
+
+_TREE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _TREE not in sys.path:
+    sys.path.insert(0, _TREE)
+import migrate_changeset as changeset  # noqa: E402  migrate's calls at run time (mig-lint convert wrote it)"""
+
+
+def _imports(translation: Translation) -> list[str]:
+    """What the translated code takes from SQLAlchemy and from the changeset layer."""
+    lines = []
+    if translation.sqlalchemy_names:
+        lines.append(f"from sqlalchemy import {', '.join(translation.sqlalchemy_names)}")
+    if translation.uses_changeset or translation.changeset_names:
+        lines.extend(CHANGESET_IMPORT.splitlines())
+        if translation.changeset_names:
+            lines.append(f"from migrate_changeset import {', '.join(translation.changeset_names)}  # noqa: E402")
+    return lines
+
+
+def render_helper(source: str, translation: Translation | None, problem: str | None) -> str:
+    """A helper module of the repository as the converted tree's `migrate_helpers/NAME.py`."""
+    if translation is None:
+        return f'"""{source}, which mig-lint convert could not translate."""\nraise ImportError({problem!r})\n'
+    module_lines = translation.module.strip("\n").splitlines()
+    header = [f'"""Translated by mig-lint convert from {source}, a helper module of the migrate repository."""',
+              *[line for line in module_lines if line.startswith("from __future__ ")],
+              "from alembic import op", "import sqlalchemy as sa"]
+    header.extend(_imports(translation))
+    body = "\n".join(line for line in module_lines if not line.startswith("from __future__ "))
+    return "\n".join(header) + "\n" + body + "\n"
 
 
 def _sql_block(sql: SqlScripts) -> str:

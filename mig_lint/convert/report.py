@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 
 from mig_lint import __version__
 from mig_lint.convert.repository import Conversion
 from mig_lint.convert.repository import handoff_block
+from mig_lint.convert.repository import HelperReport
 from mig_lint.convert.repository import VersionReport
 from mig_lint.words import counted
 
@@ -33,6 +35,13 @@ def render_text(conversion: Conversion, written: bool = True) -> str:
         for left in version.leftovers:
             lines.append(f"      {conversion.versions_folder}/{version.file}:{left.line}: {left.construct}: "
                          f"{left.reason}")
+    for helper in conversion.helpers:
+        folder = os.path.dirname(conversion.versions_folder)
+        state = helper.problem or (_partial_helper(helper) if helper.leftovers else
+                                   f"translated: {counted(helper.operations, 'migrate construct')} rewritten")
+        lines.append(f"  helper {helper.source} -> {os.path.join(folder, helper.file)}: {state}")
+        for left in helper.leftovers:
+            lines.append(f"      {os.path.join(folder, helper.file)}:{left.line}: {left.construct}: {left.reason}")
     counts = Counter("proved" if v.status == "translated" and v.proved else v.status for v in conversion.versions)
     statuses = ("squashed", "proved", "translated", "partial", "sql-only", "placeholder", "failed")
     summary = ", ".join(f"{counts[s]} {_SHOWN.get(s, s)}" for s in statuses if counts[s])
@@ -56,6 +65,10 @@ def _partial(version: VersionReport) -> str:
     return "partial: " + "; ".join(parts)
 
 
+def _partial_helper(helper: HelperReport) -> str:
+    return f"partial: {counted(len(helper.leftovers), 'migrate or SQLAlchemy 1.x construct')} left in the module"
+
+
 def render_json(conversion: Conversion) -> str:
     """The same report as data."""
     data = {
@@ -76,6 +89,13 @@ def render_json(conversion: Conversion) -> str:
                 "problem": v.problem,
             }
             for v in conversion.versions
+        ],
+        "helpers": [
+            {"source": h.source, "file": os.path.join(os.path.dirname(conversion.versions_folder), h.file),
+             "operations": h.operations, "problem": h.problem,
+             "leftovers": [{"line": left.line, "construct": left.construct, "reason": left.reason}
+                           for left in h.leftovers]}
+            for h in conversion.helpers
         ],
     }
     return json.dumps(data, indent=2) + "\n"

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import os
+import pathlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -14,13 +15,18 @@ from typing import Any
 
 from libcst import ParserSyntaxError
 
+from mig_lint.convert.analyze import Helpers
+from mig_lint.convert.analyze import HELPERS_PACKAGE
 from mig_lint.convert.analyze import translate
 from mig_lint.convert.analyze import Translation
 from mig_lint.convert.analyze import Unsupported
 from mig_lint.convert.leftovers import find_leftovers
 from mig_lint.convert.leftovers import Leftover
 from mig_lint.convert.render import ALEMBIC_INI
+from mig_lint.convert.render import CHANGESET_IMPORT
+from mig_lint.convert.render import CHANGESET_MODULE
 from mig_lint.convert.render import ENV_PY
+from mig_lint.convert.render import render_helper
 from mig_lint.convert.render import render_revision
 from mig_lint.convert.render import RevisionSource
 from mig_lint.convert.render import SCRIPT_MAKO
@@ -29,6 +35,7 @@ from mig_lint.model import MigrateEntry
 from mig_lint.model import SLOTS
 from mig_lint.rules.migrate import by_number
 from mig_lint.sources.files import read_text
+from mig_lint.sources.migrate import read_migrate_config
 from mig_lint.sources.migrate import read_migrate_tree
 from mig_lint.sources.paths import display_path
 from mig_lint.words import counted
@@ -58,6 +65,17 @@ class VersionReport:
 
 
 @dataclass(frozen=True, **SLOTS)
+class HelperReport:
+    """A module beside the repository's versions/, translated into the converted tree."""
+
+    source: str
+    file: str  # relative to the folder of env.py
+    operations: int
+    leftovers: tuple[Leftover, ...]
+    problem: str | None  # why it could not be translated (it is then written as a module that raises)
+
+
+@dataclass(frozen=True, **SLOTS)
 class Conversion:
     """The files to write (path, text) and the report of every version."""
 
@@ -68,6 +86,7 @@ class Conversion:
     versions_folder: str
     appended: bool  # written into an existing tree (--onto)
     verified_on: tuple[str, ...] = ()  # the databases of `convert --verify`
+    helpers: tuple[HelperReport, ...] = ()
 
     @property
     def stamp_map(self) -> tuple[tuple[int, str], ...]:
@@ -81,6 +100,16 @@ def split_sql(text: str) -> list[str]:
 
     formatted = sqlparse.format(text, strip_comments=True, strip_whitespace=True)
     return [s for s in (part.strip() for part in sqlparse.split(formatted)) if s and not _IGNORED_SQL.match(s)]
+
+
+def changeset_layer() -> str:
+    """The changeset layer's source, as written into a converted tree."""
+    return pathlib.Path(__file__).with_name(CHANGESET_MODULE).read_text(encoding="utf-8")
+
+
+def source_uses_changeset(text: str) -> bool:
+    """A revision `render_revision` wrote that imports the changeset layer."""
+    return CHANGESET_IMPORT.strip() in text
 
 
 def revision_id(number: int, scheme: str) -> str:
@@ -105,6 +134,8 @@ def plan_conversion(
         raise ConvertError(f"versions {', '.join(map(str, sorted(collisions)))} have more than one Python script "
                            "(ML301): run `mig-lint renumber` first")
     dates = _first_commit_dates(os.path.join(repository, "versions"))
+    version_table = read_migrate_config(os.path.join(repository, "migrate.cfg")).version_table
+    helpers = _helpers(repository)
     files: list[tuple[str, str]] = []
     reports: list[VersionReport] = []
     versions, taken = (os.path.join(out, "versions"), set()) if onto is None else _existing_tree(out, onto)
@@ -117,19 +148,55 @@ def plan_conversion(
         if revision in taken:
             raise ConvertError(f"revision id {revision} is already used in {display_path(out)}: "
                                "use --revision-ids hex")
-        source, report = _version(number, revision, down, entries, dates)
+        source, report = _version(number, revision, down, entries, dates, version_table, helpers)
         path = os.path.join(versions, report.file)
         text = render_revision(source)
         files.append((path, text))
         reports.append(_counted(report, text))
         down = revision
+    helper_reports = []
+    for name in sorted(helpers.modules):
+        helper_file, helper_text, helper_report = _helper(repository, name, version_table, helpers)
+        files.append((os.path.join(os.path.dirname(versions), helper_file), helper_text))
+        helper_reports.append(helper_report)
+    if helper_reports:
+        files.append((os.path.join(os.path.dirname(versions), HELPERS_PACKAGE, "__init__.py"),
+                      f'"""The helper modules of migrate repository {display_path(repository)}, translated."""\n'))
+    if any(source_uses_changeset(text) for _path, text in files):
+        files.append((os.path.join(os.path.dirname(versions), CHANGESET_MODULE), changeset_layer()))
     if scaffold and onto is None:
         files[:0] = [(os.path.join(out, "alembic.ini"), ALEMBIC_INI), (os.path.join(out, "env.py"), ENV_PY),
                      (os.path.join(out, "script.py.mako"), SCRIPT_MAKO)]
     files.append((os.path.join(out, "migrate-stamp-map.json"),
                   json.dumps({str(r.number): r.revision for r in reports}, indent=2) + "\n"))
     return Conversion(display_path(repository), display_path(out), tuple(files), tuple(reports),
-                      display_path(versions), onto is not None)
+                      display_path(versions), onto is not None, helpers=tuple(helper_reports))
+
+
+def _helpers(repository: str) -> Helpers:
+    """The modules beside versions/ (`schema.py`, utilities) that scripts may import; not manage.py."""
+    names = {entry[:-3] for entry in os.listdir(repository)
+             if entry.endswith(".py") and entry not in ("__init__.py", "manage.py")
+             and os.path.isfile(os.path.join(repository, entry))}
+    return Helpers(os.path.basename(os.path.abspath(repository)), frozenset(names))
+
+
+def _helper(repository: str, name: str, version_table: str, helpers: Helpers) -> tuple[str, str, HelperReport]:
+    """A helper module translated by the rules of the scripts (the file, its text, its report line)."""
+    path = os.path.join(repository, f"{name}.py")
+    file = os.path.join(HELPERS_PACKAGE, f"{name}.py")
+    text = read_text(path)
+    problem = None if isinstance(text, str) else f"{display_path(path)} {text.detail}"
+    translation = None
+    if isinstance(text, str):
+        try:
+            translation = translate(text, version_table, helpers)
+        except ParserSyntaxError as e:
+            problem = f"{display_path(path)}:{e.raw_line}: cannot be parsed: {e.message}"
+    rendered = render_helper(display_path(path), translation, problem)
+    leftovers = find_leftovers(rendered) if translation is not None else ()
+    operations = len(translation.operations) if translation is not None else 0
+    return file, rendered, HelperReport(display_path(path), file, operations, leftovers, problem)
 
 
 def _existing_tree(out: str, onto: str) -> tuple[str, set[str]]:
@@ -151,7 +218,8 @@ def _existing_tree(out: str, onto: str) -> tuple[str, set[str]]:
 
 
 def _version(
-    number: int, revision: str, down: str | None, entries: Sequence[MigrateEntry], dates: dict[str, str]
+    number: int, revision: str, down: str | None, entries: Sequence[MigrateEntry], dates: dict[str, str],
+    version_table: str, helpers: Helpers,
 ) -> tuple[RevisionSource, VersionReport]:
     script = next((e for e in entries if e.kind == "py"), None)
     sql = {}
@@ -167,7 +235,7 @@ def _version(
             problem = f"{script.path} {text.detail}"
         else:
             try:
-                translation = translate(text)
+                translation = translate(text, version_table, helpers)
             except ParserSyntaxError as e:
                 problem = f"{script.path}:{e.raw_line}: cannot be parsed: {e.message}"
             if translation is not None and translation.upgrade is None:

@@ -22,8 +22,11 @@ from alembic.autogenerate import produce_migrations
 from alembic.autogenerate import render_python_code
 from alembic.runtime.migration import MigrationContext
 
+from mig_lint.convert.render import CHANGESET_MODULE
+from mig_lint.convert.repository import changeset_layer
 from mig_lint.convert.repository import Conversion
 from mig_lint.convert.repository import ConvertError
+from mig_lint.convert.repository import source_uses_changeset
 from mig_lint.convert.repository import VersionReport
 from mig_lint.model import TreeSpec
 
@@ -53,6 +56,8 @@ def squash(conversion: Conversion, number: int, url: str | None, python: str) ->
             files.append((path, json.dumps({str(n): r for n, r in result.stamp_map}, indent=2) + "\n"))
         elif name not in dropped:
             files.append((path, text))
+    if not any(source_uses_changeset(text) for _path, text in files):
+        files = [(path, text) for path, text in files if os.path.basename(path) != CHANGESET_MODULE]
     return dataclasses.replace(result, files=tuple(files))
 
 
@@ -69,6 +74,9 @@ def _schema_of(revisions: list[tuple[str, str]], url: str | None, python: str) -
         for name, text in revisions:
             with open(os.path.join(versions, name), "w", encoding="utf-8") as f:
                 f.write(text)
+        if any(source_uses_changeset(text) for _name, text in revisions):
+            with open(os.path.join(folder, CHANGESET_MODULE), "w", encoding="utf-8") as f:
+                f.write(changeset_layer())
         tree = TreeSpec(folder, "alembic", (versions,))
         with scratch_databases(url, ("squash",)) as (database,):
             worker = Worker(python, None)

@@ -14,7 +14,8 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-MIGRATE_REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", "SQLAlchemy==1.4.54", "setuptools<82")
+SQLALCHEMY = "1.4.54"  # the default; 1.3.24 for scripts that use what 1.4 removed (`Table.count()`)
+MIGRATE_REQUIREMENTS = ("sqlalchemy-migrate==0.13.0", f"SQLAlchemy=={SQLALCHEMY}", "setuptools<82")
 # psycopg 3 has no SQLAlchemy 1.4 dialect: the legacy side uses psycopg2 (drivers.usable_url switches to it).
 DRIVER_REQUIREMENTS = ("psycopg2-binary>=2.9", "PyMySQL>=1.1")
 _CHECK = "import migrate.versioning.repository, sqlalchemy, psycopg2, pymysql; print(sqlalchemy.__version__)"
@@ -30,12 +31,16 @@ def interpreter(env_dir: str) -> str:
     return os.path.join(env_dir, "Scripts", "python.exe") if os.name == "nt" else os.path.join(env_dir, "bin", "python")
 
 
-def make_legacy_env(env_dir: str, extra: Sequence[str] = (), python: str = sys.executable) -> str:
-    """Create (or update) the virtualenv at `env_dir` with migrate, the drivers and `extra`; return its Python."""
+def make_legacy_env(env_dir: str, extra: Sequence[str] = (), python: str = sys.executable,
+                    sqlalchemy: str = SQLALCHEMY) -> str:
+    """Create (or update) the virtualenv at `env_dir` with migrate, SQLAlchemy `sqlalchemy`, the
+    drivers and `extra`; return its Python."""
     if not os.path.isfile(interpreter(env_dir)):
         _run([python, "-m", "venv", env_dir], f"cannot create a virtualenv in {env_dir}")
     legacy = interpreter(env_dir)
-    _run([legacy, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *MIGRATE_REQUIREMENTS,
+    requirements = [f"SQLAlchemy=={sqlalchemy}" if r.startswith("SQLAlchemy==") else r
+                    for r in MIGRATE_REQUIREMENTS]
+    _run([legacy, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", *requirements,
           *DRIVER_REQUIREMENTS, *extra],
          "pip install failed")
     _run([legacy, "-I", "-c", _CHECK], f"{legacy} cannot import migrate")

@@ -10,6 +10,7 @@ from mig_lint.db.process import StepDone
 from mig_lint.db.replay import Replay
 from mig_lint.db.replay import Step
 from mig_lint.db.schema import Change
+from mig_lint.db.verify import Pair
 from mig_lint.db.verify import Verification
 from mig_lint.words import counted
 
@@ -98,29 +99,57 @@ def _every_version(planned: int) -> str:
 
 
 def verify_text(results: Sequence[Verification]) -> str:
-    """Per database: the versions that matched, and the first that did not with its differences."""
+    """Per database: the versions that matched, and the first that did not with its differences;
+    with --downgrade, the same for the walk back down."""
     lines = []
     for result in results:
         lines.append(f"migrate on {result.databases[0]}, alembic on {result.databases[1]}")
-        if result.ok:
+        if result.upgrades_ok:
             lines.append(f"  ok: {_every_version(result.planned)} the same schema")
-            lines.extend(_version_copies_note(result))
-            continue
-        last = result.pairs[-1]
-        lines.append(f"  {result.matched} of {counted(result.planned, 'version')} matched; "
-                     f"migrate version {last.version} (revision {last.revision}) does not:")
-        broken = next((s for s in (last.migrate, *last.alembic) if s.error or s.timed_out), None)
-        if broken is not None:
-            side = "migrate" if broken is last.migrate else "alembic"
-            how = f"timed out after {broken.seconds:.1f} s" if broken.timed_out else f"failed: {broken.error}"
-            lines.append(f"  the {side} step {broken.version} {how}")
-        if last.comparison_error:
-            lines.append(f"  the comparison failed: {last.comparison_error}")
-        lines.extend(f"  {change}" for change in last.differences)
-        if last.differences:
-            lines.append("  (- and + read from migrate's schema to alembic's)")
+        else:
+            last = result.pairs[-1]
+            lines.append(f"  {result.matched} of {counted(result.planned, 'version')} matched; "
+                         f"migrate version {last.version} (revision {last.revision}) does not:")
+            lines.extend(_failure(last))
+        lines.extend(_downgrade_lines(result))
         lines.extend(_version_copies_note(result))
     return "\n".join(lines) + "\n"
+
+
+def _failure(last: Pair) -> list[str]:
+    """The step that failed, the comparison that did, or the differences, of one pair."""
+    lines = []
+    broken = next((s for s in (last.migrate, *last.alembic) if s.error or s.timed_out), None)
+    if broken is not None:
+        side = "migrate" if broken is last.migrate else "alembic"
+        how = f"timed out after {broken.seconds:.1f} s" if broken.timed_out else f"failed: {broken.error}"
+        lines.append(f"  the {side} step {broken.version} {how}")
+    if last.comparison_error:
+        lines.append(f"  the comparison failed: {last.comparison_error}")
+    lines.extend(f"  {change}" for change in last.differences)
+    if last.differences:
+        lines.append("  (- and + read from migrate's schema to alembic's)")
+    return lines
+
+
+def _downgrade_lines(result: Verification) -> list[str]:
+    """The walk back down: from the top when every version matched, from the last version
+    matched when a migrate step stopped the walk up, not at all after a difference."""
+    if not result.downgrade:
+        return []
+    walkable = result.down_planned
+    if not walkable:
+        return ["  downgrades: not walked (the walk up stopped on a difference, or matched nothing to undo)"]
+    start = "" if result.upgrades_ok else f" from migrate version {result.down_pairs[0].version}"
+    if result.downgrades_ok:
+        matched = sum(1 for p in result.pairs if not p.failed)
+        squashed = matched - walkable
+        rest = f" (the {counted(squashed, 'version')} up to the squashed revision stay)" if squashed else ""
+        return [f"  ok{start}: {_every_version(walkable)} back down to the same schema{rest}"]
+    last = result.down_pairs[-1]
+    return [f"  downgrades{start}: {result.matched_down} of {counted(walkable, 'version')} walked back to the "
+            f"same schema; undoing migrate version {last.version} (revision {last.revision}) does not:",
+            *_failure(last)]
 
 
 def _version_copies_note(result: Verification) -> list[str]:
@@ -136,9 +165,15 @@ def verify_json(results: Sequence[Verification]) -> str:
          "matched": r.matched, "failed_version": r.failed_version,
          "version_tables": {"migrate": r.version_tables[0], "alembic": r.version_tables[1],
                             "copies": list(r.version_copies)},
-         "steps": [{"version": p.version, "revision": p.revision, "migrate": _done_data(p.migrate),
-                    "alembic": [_done_data(d) for d in p.alembic], "differences": _changes_data(p.differences),
-                    "comparison_error": p.comparison_error}
-                   for p in r.pairs]}
+         "steps": [_pair_data(p) for p in r.pairs],
+         "downgrade": None if not r.downgrade else {
+             "ok": r.upgrades_ok and r.downgrades_ok, "versions": r.down_planned, "matched": r.matched_down,
+             "steps": [_pair_data(p) for p in r.down_pairs]}}
         for r in results]}
     return json.dumps(data, indent=2) + "\n"
+
+
+def _pair_data(pair: Pair) -> dict[str, Any]:
+    return {"version": pair.version, "revision": pair.revision, "migrate": _done_data(pair.migrate),
+            "alembic": [_done_data(d) for d in pair.alembic], "differences": _changes_data(pair.differences),
+            "comparison_error": pair.comparison_error}

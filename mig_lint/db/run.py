@@ -66,13 +66,13 @@ def _replay(path: str, url: str | None, options: ReplayOptions, load: str | None
 
 
 def run_verify(repository: str, alembic: str, urls: Sequence[str | None], python: Interpreters,
-               timeout: float | None = None, keep: bool = False) -> list[Verification]:
+               timeout: float | None = None, keep: bool = False, downgrade: bool = False) -> list[Verification]:
     """Verify the conversion on two scratch databases of each server in `urls` (None: SQLite)."""
-    return run_guarded(_verify, repository, alembic, urls, python, timeout, keep)
+    return run_guarded(_verify, repository, alembic, urls, python, timeout, keep, downgrade)
 
 
 def _verify(repository: str, alembic: str, urls: Sequence[str | None], python: Interpreters,
-            timeout: float | None, keep: bool) -> list[Verification]:
+            timeout: float | None, keep: bool, downgrade: bool) -> list[Verification]:
     from mig_lint.db.databases import scratch_databases
     from mig_lint.db.verify import verify
 
@@ -80,7 +80,7 @@ def _verify(repository: str, alembic: str, urls: Sequence[str | None], python: I
     results = []
     for url in urls:
         with scratch_databases(url, ("migrate", "alembic"), keep) as (by_migrate, by_alembic):
-            results.append(verify(migrate_tree, alembic_tree, (by_migrate, by_alembic), python, timeout))
+            results.append(verify(migrate_tree, alembic_tree, (by_migrate, by_alembic), python, timeout, downgrade))
     return results
 
 

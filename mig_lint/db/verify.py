@@ -4,7 +4,9 @@ Two workers run the two chains on two scratch databases of one server (two SQLit
 default): after each migrate version, the alembic chain is brought up to the revision the
 stamp map gives for it, both databases are snapshotted, and the tables that moved on either
 side since the last match are compared. The walk stops at the first version that differs,
-or whose comparison fails; the versions matched before it are kept.
+or whose comparison fails; the versions matched before it are kept. With `downgrade`, a
+walk that matched every version then goes back down, version by version, both sides, and
+compares after each downgrade.
 
 The version tables are each tool's own: `migrate_version` and `alembic_version` are left
 out, and so are copies of them under one prefix (a script that copies every table makes
@@ -65,10 +67,26 @@ class Verification:
     planned: int
     version_tables: tuple[str, str] = ("migrate_version", "alembic_version")
     version_copies: tuple[str, ...] = ()
+    downgrade: bool = False  # asked to walk back down after the upgrades
+    down_pairs: tuple[Pair, ...] = ()  # each version undone, newest first, compared after its downgrade
+    down_planned: int = 0  # the matched versions above the squash (if any) that the walk back undoes
+
+    @property
+    def upgrades_ok(self) -> bool:
+        return len(self.pairs) == self.planned and not any(p.failed for p in self.pairs)
+
+    @property
+    def downgrades_ok(self) -> bool:
+        return len(self.down_pairs) == self.down_planned and not any(p.failed for p in self.down_pairs)
 
     @property
     def ok(self) -> bool:
-        return len(self.pairs) == self.planned and not any(p.failed for p in self.pairs)
+        return self.upgrades_ok and (not self.downgrade or self.downgrades_ok)
+
+    @property
+    def matched_down(self) -> int:
+        """How many versions walked back to the same schema before the downgrade walk stopped."""
+        return sum(not p.failed for p in self.down_pairs)
 
     @property
     def matched(self) -> int:
@@ -82,8 +100,9 @@ class Verification:
 
 
 def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], python: Interpreters,
-           timeout: float | None = None) -> Verification:
-    """Walk both chains from empty databases at `urls` (migrate's, alembic's) and compare every version."""
+           timeout: float | None = None, downgrade: bool = False) -> Verification:
+    """Walk both chains from empty databases at `urls` (migrate's, alembic's) and compare every version;
+    with `downgrade`, once every version matched, walk back down and compare after each downgrade."""
     mapping = stamp_map(alembic.root)
     version_table = read_migrate_config(os.path.join(repository.root, "migrate.cfg")).version_table
     ignore = VERSION_TABLES | {version_table}
@@ -96,13 +115,28 @@ def verify(repository: TreeSpec, alembic: TreeSpec, urls: tuple[str, str], pytho
         workers[1].open(worker_request(alembic, urls[1], None))
         walk = _SideBySide(engines, workers[0], workers[1], ignore, version_table)
         pairs = walk.run(_pairs(workers[0].opened.plan, workers[1].opened.plan, mapping))
+        planned = len(workers[0].opened.plan)
+        matched = _walked_back_from(pairs) if downgrade else ()
+        down_pairs = walk.back(matched)
     finally:
         for worker in workers:
             worker.close()
         for engine in engines:
             engine.dispose()
-    return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, len(workers[0].opened.plan),
-                        (version_table, "alembic_version"), tuple(sorted(walk.copies)))
+    return Verification((shown_url(urls[0]), shown_url(urls[1])), pairs, planned,
+                        (version_table, "alembic_version"), tuple(sorted(walk.copies)), downgrade, down_pairs,
+                        sum(bool(p.revision) for p in matched))
+
+
+def _walked_back_from(pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+    """The versions the walk back starts from: all that matched, when the walk up did not stop
+    on a difference (a migrate step that fails leaves both databases at the version before)."""
+    last = pairs[-1] if pairs else None
+    if last is not None and last.failed:
+        migrate_stopped = (last.migrate.error or last.migrate.timed_out) and not last.alembic
+        pairs = pairs[:-1] if migrate_stopped else ()
+    squashed = [i for i, pair in enumerate(pairs) if not pair.revision]
+    return pairs[squashed[-1] + 2:] if squashed else pairs  # undoing the squash would undo all below it
 
 
 def _pairs(versions: tuple[str, ...], revisions: tuple[str, ...],
@@ -147,15 +181,27 @@ class _SideBySide:
                 break
         return tuple(done)
 
-    def _step(self, version: str, revisions: tuple[str, ...]) -> Pair:
-        migrated = self.migrate.step("up", version)
+    def back(self, pairs: tuple[Pair, ...]) -> tuple[Pair, ...]:
+        """Undo each version, newest first, both sides, comparing after each; stops at the first difference."""
+        done: list[Pair] = []
+        for pair in reversed(pairs):
+            revisions = tuple(reversed([d.version for d in pair.alembic]))
+            down = self._step(pair.version, revisions, "down")
+            done.append(down)
+            if down.failed:
+                break
+        return tuple(done)
+
+    def _step(self, version: str, revisions: tuple[str, ...], direction: str = "up") -> Pair:
+        migrated = self.migrate.step(direction, version)
         upgraded: list[StepDone] = []
         if not (migrated.error or migrated.timed_out):
             for revision in revisions:
-                upgraded.append(self.alembic.step("up", revision))
+                upgraded.append(self.alembic.step(direction, revision))
                 if upgraded[-1].error or upgraded[-1].timed_out:
                     break
-        pair = Pair(version, revisions[-1] if revisions else "", migrated, tuple(upgraded))
+        last = "" if not revisions else revisions[-1] if direction == "up" else revisions[0]
+        pair = Pair(version, last, migrated, tuple(upgraded))
         if pair.failed or not revisions:
             return pair
         try:

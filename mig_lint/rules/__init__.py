@@ -14,7 +14,9 @@ from mig_lint.model import Script
 from mig_lint.model import Severity
 from mig_lint.rules import gate
 from mig_lint.rules import history
+from mig_lint.rules import hygiene
 from mig_lint.rules import migrate
+from mig_lint.rules import operations
 from mig_lint.rules import project
 from mig_lint.rules import scripts
 from mig_lint.rules.base import Rule
@@ -40,6 +42,10 @@ ALL_RULES: tuple[Rule, ...] = (
     scripts.invalid_revision_id,
     scripts.revision_id_too_long,
     scripts.unexpected_script,
+    hygiene.file_name_mismatch,
+    hygiene.placeholder_revision_id,
+    hygiene.application_import,
+    hygiene.offline_unsafe,
     migrate.number_collision,
     migrate.numbering_gap,
     migrate.invalid_sql_name,
@@ -61,6 +67,13 @@ ALL_RULES: tuple[Rule, ...] = (
     gate.edited_merged_migration,
     gate.removed_merged_migration,
     gate.reparented_merged_migration,
+    operations.not_null_without_default,
+    operations.blocking_index,
+    operations.table_rewrite,
+    operations.validating_foreign_key,
+    operations.breaking_rename,
+    operations.contract_in_expand,
+    operations.destructive_operation,
 )
 RULES_BY_CODE = {r.code: r for r in ALL_RULES}
 _PER_SCRIPT = tuple((r.code, r.per_script) for r in ALL_RULES if r.per_script is not None)
@@ -78,7 +91,8 @@ def _longest(code: str, prefixes: Iterable[str]) -> int:
 def is_selected(rule: Rule, config: Config) -> bool:
     """flake8's choice: the longest matching prefix of select and ignore wins.
 
-    Opt-in rules run only when named in full (ML403 also when tests are configured).
+    Opt-in rules run only when named in full (ML403 also when tests are configured); the
+    ML6xx family also when selected by a prefix longer than `ML` (`ML6`, `ML60`).
     """
     selected = config.select + config.extend_select
     ignored = config.ignore + config.extend_ignore
@@ -86,7 +100,8 @@ def is_selected(rule: Rule, config: Config) -> bool:
     if chosen < 0 or chosen < _longest(rule.code, ignored):
         return False
     if rule.opt_in:
-        return rule.code in selected or (rule.code == "ML403" and config.tests is not None)
+        family = rule.code.startswith("ML6") and chosen > len("ML")
+        return rule.code in selected or family or (rule.code == "ML403" and config.tests is not None)
     return True
 
 

@@ -90,25 +90,30 @@ def rule(
     return wrap
 
 
+Judge = Callable[[RuleContext, Iterator[Hit]], Iterator[Hit]]
+
+
 def script_rule(
     code: str,
     name: str,
     severity: Severity,
     formats: tuple[Format, ...] = ("alembic", "migrate"),
+    opt_in: bool = False,
+    judge: Judge | None = None,
 ) -> Callable[[ScriptCheck], Rule]:
     """Wrap a check of one script in a `Rule`.
 
     Its hits depend on the script alone, so the reader computes them once per file as
     it reads it, and keeps them in the cache with the file's record (`Tree.script_hits`).
+    A `judge` decides, against the tree and the configuration, which of them are findings.
     """
 
     def wrap(per_script: ScriptCheck) -> Rule:
         def check(ctx: RuleContext) -> Iterator[Hit]:
-            for hit_code, hit in ctx.tree.script_hits:
-                if hit_code == code:
-                    yield hit
+            hits = (hit for hit_code, hit in ctx.tree.script_hits if hit_code == code)
+            yield from hits if judge is None else judge(ctx, hits)
 
         doc = inspect.cleandoc(per_script.__doc__ or "")
-        return Rule(code, name, severity, check, doc, frozenset(formats), per_script=per_script)
+        return Rule(code, name, severity, check, doc, frozenset(formats), opt_in, per_script=per_script)
 
     return wrap

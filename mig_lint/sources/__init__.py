@@ -29,6 +29,8 @@ def read_tree(
     if spec.format == "migrate":
         return read_migrate_tree(spec.root, spec.version_locations[0], roots, files, cache, known)
     tree = read_alembic_tree(spec.root, spec.version_locations, spec.recursive, roots, syntax, files, known, cache)
+    if spec.file_template != tree.file_template:
+        tree = replace(tree, file_template=spec.file_template)
     if not (spec.unnamed or spec.unread):
         return tree
     return replace(

@@ -28,6 +28,8 @@ from mig_lint.model import Assignment
 from mig_lint.model import DocField
 from mig_lint.model import Hit
 from mig_lint.model import InlineIgnores
+from mig_lint.model import LiveUse
+from mig_lint.model import ModuleImport
 from mig_lint.model import Problem
 from mig_lint.model import Revision
 from mig_lint.model import Script
@@ -35,7 +37,7 @@ from mig_lint.model import Span
 from mig_lint.sources.syntax import prepare_cache_directory
 
 # A new mig-lint may read scripts (or judge them) differently: its records start afresh.
-_FORMAT = f"3/{__version__}"
+_FORMAT = f"4/{__version__}"
 Status = tuple[int, int, int]
 ScriptHits = Callable[[Script], tuple[tuple[str, Hit], ...]]
 FolderKey = tuple[str, str]  # (absolute folder, tree format)
@@ -174,13 +176,13 @@ def revision_from(fields: RevisionFields, path: str) -> Revision:
 
 def hit_fields(code: str, hit: Hit) -> tuple[Any, ...]:
     """A hit without its path."""
-    return (code, hit.line, hit.message, hit.hint, hit.revision, hit.column)
+    return (code, hit.line, hit.message, hit.hint, hit.revision, hit.column, hit.subject)
 
 
 def hit_from(fields: Sequence[Any], path: str) -> tuple[str, Hit]:
     """A hit a record keeps, at `path`."""
-    code, line, message, hint, revision, column = fields
-    return code, Hit(path, line, message, hint, revision, column)
+    code, line, message, hint, revision, column, subject = fields
+    return code, Hit(path, line, message, hint, revision, column, tuple(subject))
 
 
 def _span(span: Span) -> tuple[int, int, int, int]:
@@ -199,13 +201,15 @@ def encode(script: Script) -> bytes:
         None if problem is None else (problem.kind, problem.detail, problem.line, problem.column),
         tuple((line, tuple(sorted(codes))) for line, codes in script.ignores),
         script.digest,
+        tuple((i.names, i.line, i.column) for i in script.imports),
+        tuple((u.what, u.function, u.line, u.column) for u in script.live_uses),
     )
     return marshal.dumps(fields)
 
 
 def decode(data: Any, display: str) -> Script:
     """The script `encode` kept, at `display`."""
-    name, assignments, doc_id, doc_revises, functions, problem, ignores, digest = data
+    name, assignments, doc_id, doc_revises, functions, problem, ignores, digest, imports, live_uses = data
     return Script(
         path=display,
         name=name,
@@ -219,4 +223,6 @@ def decode(data: Any, display: str) -> Script:
         problem=None if problem is None else Problem(*problem),
         ignores=tuple((line, frozenset(codes)) for line, codes in ignores),
         digest=digest,
+        imports=tuple(ModuleImport(tuple(names), line, column) for names, line, column in imports),
+        live_uses=tuple(LiveUse(*use) for use in live_uses),
     )

@@ -27,7 +27,8 @@ def folder_links(folders: Sequence[str]) -> tuple[set[str], set[str], list[str]]
             path = os.path.join(folder, name)
             if not ALEMBIC_SCRIPT.match(name) or not os.path.isfile(path):
                 continue
-            revision = revision_of(read_script(path, display_join(folder, name), syntax=unchecked))
+            revision = revision_of(read_script(path, display_join(folder, name), syntax=unchecked,
+                                               code_needed=False))
             if revision is not None:
                 ids.add(revision.id)
                 named.update(revision.down, revision.depends_on)

@@ -21,6 +21,8 @@ from mig_lint.model import DocField
 from mig_lint.model import Problem
 from mig_lint.model import Script
 from mig_lint.model import Span
+from mig_lint.sources.code import live_uses
+from mig_lint.sources.code import module_imports
 from mig_lint.sources.files import blob_id
 from mig_lint.sources.files import declared_encoding
 from mig_lint.sources.files import decode
@@ -61,8 +63,12 @@ def read_script(
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
     files: Files = DISK,
+    code_needed: bool = True,
 ) -> Script:
-    """Read one script file into a `Script`; problems are recorded, never raised."""
+    """Read one script file into a `Script`; problems are recorded, never raised.
+
+    `code_needed=False` leaves out what only the rules read (imports, connection uses).
+    """
     name = os.path.basename(path)
     data = read_data(path, files)
     if isinstance(data, Problem):
@@ -74,7 +80,7 @@ def read_script(
     text, judged = source
     if not text.strip(_BLANKS):
         return Script(display, name, problem=Problem("empty", "is empty"), digest=digest)
-    script = parse_script(text, display, path, roots, functions_needed, syntax, judged)
+    script = parse_script(text, display, path, roots, functions_needed, syntax, judged, code_needed)
     return replace(script, digest=digest)
 
 
@@ -141,11 +147,13 @@ def parse_script(
     functions_needed: bool = False,
     syntax: SyntaxCache | None = None,
     judged: Judged = None,
+    code_needed: bool = True,
 ) -> Script:
     """Parse the text of a script (see module docstring for the two paths).
 
     `functions` is filled only when asked for (migrate scripts), which takes the full
-    parser. The whole script is still checked to compile (through `syntax`, which
+    parser; the other scripts (alembic's) have their imports and connection uses read
+    (`sources/code.py`) when they compile. The whole script is still checked to compile (through `syntax`, which
     remembers scripts that did), unless `judged` holds CPython's verdict already; a
     header read by the fast path is kept next to a syntax error further down, so the
     history stays whole.
@@ -162,6 +170,7 @@ def parse_script(
             parsed = ((), frozenset(), False)  # pragma: no cover (CPython compiled what ast refuses)
         assignments, functions, looked_elsewhere = parsed
     problem = judged[0] if judged is not None else (syntax or SyntaxCache()).check(text)
+    reads_code = code_needed and not functions_needed and problem is None  # alembic scripts (ML211, ML212)
     return Script(
         display,
         name,
@@ -172,6 +181,8 @@ def parse_script(
         problem=problem,
         ignores=inline_ignores(text),
         reads_other_files=looked_elsewhere,
+        imports=module_imports(text) if reads_code else (),
+        live_uses=live_uses(text) if reads_code else (),
     )
 
 

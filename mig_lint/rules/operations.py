@@ -1,0 +1,255 @@
+"""ML6xx: what a revision's `upgrade()` does to a live database (opt-in: `select = ["ML6"]`).
+
+Each rule reads the schema changes of `mig_lint.sources.operations`: alembic's `op.*` and
+batch calls, the SQL of `op.execute`, and a migrate script's changeset calls through its
+conversion. They look at the revisions new relative to `--base` (every revision without
+it), `upgrade()` only, and never at a table created earlier in the same `upgrade()`
+(nobody reads or writes it yet). ML602 and ML604 are PostgreSQL's locks: they run when
+`dialects` is unset or names postgresql.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+from mig_lint.model import Hit
+from mig_lint.model import Revision
+from mig_lint.rules.base import rule
+from mig_lint.rules.base import RuleContext
+from mig_lint.rules.gate import new_revisions
+from mig_lint.sources.files import read_text
+from mig_lint.sources.operations import migrate_schema_changes
+from mig_lint.sources.operations import schema_changes
+from mig_lint.sources.operations import SchemaChange
+
+EXPAND, CONTRACT = "expand", "contract"
+_ADDITIONS = frozenset({"create_table", "add_column", "create_index", "create_unique", "create_foreign_key",
+                        "create_check", "create_primary_key"})
+_REMOVALS = frozenset({"drop_table", "drop_column", "drop_index", "drop_constraint", "rename_table",
+                       "rename_column"})
+
+
+def _revisions(ctx: RuleContext) -> list[Revision]:
+    """The revisions to read: new relative to --base, else all of the tree."""
+    base = ctx.base_branch
+    ids = new_revisions(ctx, base) if base is not None else sorted(ctx.graph.revisions)
+    return [ctx.graph.revisions[i] for i in ids]
+
+
+@functools.lru_cache(maxsize=4096)
+def _changes_of(path: str, digest: str, format_: str, version_table: str) -> tuple[SchemaChange, ...]:
+    """The changes of one script (cached by content: several rules read the same revisions)."""
+    text = read_text(path)
+    if not isinstance(text, str):
+        return ()
+    return migrate_schema_changes(text, version_table) if format_ == "migrate" else schema_changes(text)
+
+
+def _changes(ctx: RuleContext) -> Iterator[tuple[Revision, SchemaChange]]:
+    digests = dict(ctx.tree.digests)
+    config = ctx.tree.migrate_config
+    version_table = config.version_table if config is not None else "migrate_version"
+    for revision in _revisions(ctx):
+        for change in _changes_of(revision.path, digests.get(revision.path, ""), ctx.tree.format, version_table):
+            yield revision, change
+
+
+def _on_postgresql(ctx: RuleContext) -> bool:
+    return not ctx.config.dialects or "postgresql" in ctx.config.dialects
+
+
+def _existing(change: SchemaChange) -> bool:
+    return "new-table" not in change.facts
+
+
+def _where(change: SchemaChange) -> str:
+    column = f".{change.column}" if change.column else ""
+    return f"{change.table or '(a computed table)'}{column}"
+
+
+def _hit(revision: Revision, change: SchemaChange, message: str, hint: str) -> Hit:
+    return Hit(revision.path, change.line, f"`{change.statement}` {message}", hint=hint, revision=revision.id)
+
+
+def _label(ctx: RuleContext, revision: Revision) -> str | None:
+    """expand or contract: the revision's branch label, else the name of a folder it sits in."""
+    labels = ctx.graph.revision_labels.get(revision.id, frozenset())
+    for label in (EXPAND, CONTRACT):
+        if label in labels:
+            return label
+    parts = revision.path.replace("\\", "/").split("/")[:-1]
+    return next((label for label in (EXPAND, CONTRACT) if label in parts), None)
+
+
+@rule("ML601", "not-null-without-default", "error", opt_in=True)
+def not_null_without_default(ctx: RuleContext) -> Iterator[Hit]:
+    """A column added NOT NULL (or as a primary key) with no server default, to an existing table.
+
+    Why: `ALTER TABLE t ADD COLUMN c ... NOT NULL` fails on every database as soon as the
+    table has a row: the new column has no value to hold.
+
+    Fix: add the column nullable or with a server default, fill it, then make it NOT NULL.
+
+    Example: `op.add_column('users', sa.Column('age', sa.Integer(), nullable=False))` (bad).
+    Safe: add it nullable (or with `server_default=`), fill it, then
+          `op.alter_column('users', 'age', nullable=False)` (in a later revision on a busy table).
+    """
+    for revision, change in _changes(ctx):
+        if change.kind == "add_column" and "not-null" in change.facts and "server-default" not in change.facts \
+                and _existing(change):
+            yield _hit(revision, change, f"adds NOT NULL column {_where(change)} without a server default: "
+                       "it fails on a table that has rows",
+                       "add it nullable or with server_default=..., backfill, then alter_column(nullable=False)")
+
+
+@rule("ML602", "blocking-index", "error", opt_in=True)
+def blocking_index(ctx: RuleContext) -> Iterator[Hit]:
+    """An index built on an existing table without CONCURRENTLY (PostgreSQL), or with it inside a transaction.
+
+    Why: `CREATE INDEX` holds a SHARE lock for the whole build: no INSERT, UPDATE or DELETE
+    on the table until it ends. A unique constraint added with `ADD CONSTRAINT` builds its
+    index under ACCESS EXCLUSIVE. `CONCURRENTLY` cannot run in a transaction block, and
+    alembic runs each migration in one.
+
+    Fix: build the index CONCURRENTLY in an autocommit block.
+
+    Example: `op.create_index('ix_users_email', 'users', ['email'])` (bad).
+    Safe: `with op.get_context().autocommit_block():`
+          `    op.create_index('ix_users_email', 'users', ['email'], postgresql_concurrently=True)`
+          (a unique constraint: the unique index concurrently first, then
+          `ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ...`).
+    """
+    if not _on_postgresql(ctx):
+        return
+    for revision, change in _changes(ctx):
+        if not _existing(change):
+            continue
+        if change.kind == "create_index" and "concurrently" not in change.facts:
+            yield _hit(revision, change, f"builds an index on {_where(change)} without CONCURRENTLY: writes to the "
+                       "table wait for the whole build (SHARE lock)",
+                       "with op.get_context().autocommit_block(): op.create_index(..., postgresql_concurrently=True)")
+        elif change.kind == "create_index" and "autocommit" not in change.facts and "sql" not in change.facts:
+            yield _hit(revision, change, "asks for CONCURRENTLY inside the migration's transaction: PostgreSQL "
+                       "refuses it (CREATE INDEX CONCURRENTLY cannot run inside a transaction block)",
+                       "wrap it in `with op.get_context().autocommit_block():`")
+        elif change.kind == "create_unique":
+            yield _hit(revision, change, f"adds a unique constraint to {_where(change)}: its index is built under "
+                       "an ACCESS EXCLUSIVE lock (no reads, no writes)",
+                       "build the unique index CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX")
+
+
+@rule("ML603", "table-rewrite", "error", opt_in=True)
+def table_rewrite(ctx: RuleContext) -> Iterator[Hit]:
+    """A column type change, or a column added with a volatile default, on an existing table.
+
+    Why: most type changes (`VARCHAR(20)` to `INTEGER`, narrowing, on MySQL nearly all)
+    rewrite every row, and an added column whose default is volatile (`random()`,
+    `gen_random_uuid()`, `clock_timestamp()`) is filled row by row: both under an
+    exclusive lock for the whole rewrite.
+
+    Fix: add a column of the new type and move to it in steps.
+
+    Example: `op.alter_column('orders', 'total', type_=sa.Numeric(12, 2))` (bad).
+    Safe: add a column of the new type, backfill it in batches, move reads and writes,
+          drop the old one in a later release.
+    """
+    for revision, change in _changes(ctx):
+        if not _existing(change):
+            continue
+        if change.kind == "alter_column" and "type" in change.facts:
+            yield _hit(revision, change, f"changes the type of {_where(change)}: the table is rewritten under an "
+                       "exclusive lock",
+                       "add a column of the new type, backfill, switch the code, drop the old column later")
+        elif change.kind == "add_column" and "volatile-default" in change.facts:
+            yield _hit(revision, change, f"adds {_where(change)} with a volatile default: every row is rewritten "
+                       "under an exclusive lock",
+                       "add it without the default (or with a constant one), then fill it in batches")
+
+
+@rule("ML604", "validating-foreign-key", "error", opt_in=True)
+def validating_foreign_key(ctx: RuleContext) -> Iterator[Hit]:
+    """A foreign key or check constraint added to an existing table without NOT VALID (PostgreSQL).
+
+    Why: adding it checks every row while holding a SHARE ROW EXCLUSIVE lock on the table
+    (and, for a foreign key, the referenced one): writes wait for the whole scan.
+
+    Fix: add the constraint NOT VALID, then VALIDATE it in a later revision.
+
+    Example: `op.create_foreign_key('fk_orders_user', 'orders', 'users', ['user_id'], ['id'])` (bad).
+    Safe: `op.create_foreign_key(..., postgresql_not_valid=True)`, then in a later revision
+          `op.execute('ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_user')` (no write lock).
+    """
+    if not _on_postgresql(ctx):
+        return
+    for revision, change in _changes(ctx):
+        if change.kind in ("create_foreign_key", "create_check") and "not-valid" not in change.facts \
+                and _existing(change):
+            what = "a foreign key" if change.kind == "create_foreign_key" else "a check constraint"
+            yield _hit(revision, change, f"adds {what} to {_where(change)} that checks every row under a "
+                       "SHARE ROW EXCLUSIVE lock",
+                       "add it with postgresql_not_valid=True (NOT VALID), then VALIDATE CONSTRAINT in a later "
+                       "revision")
+
+
+@rule("ML605", "breaking-rename", "error", opt_in=True)
+def breaking_rename(ctx: RuleContext) -> Iterator[Hit]:
+    """A table or column renamed.
+
+    Why: during a rolling deploy the release still running reads the old name; every
+    query it makes fails from the moment the migration commits.
+
+    Fix: add the new name beside the old and retire the old one a release later.
+
+    Example: `op.alter_column('users', 'name', new_column_name='full_name')` (bad).
+    Safe: add the new column (or a view), write both, move the readers, drop the old name
+          in a later release.
+    """
+    for revision, change in _changes(ctx):
+        if change.kind in ("rename_table", "rename_column") and _existing(change):
+            yield _hit(revision, change, f"renames {_where(change)}: code of the release still running uses "
+                       "the old name", "add the new name beside the old, move the code, drop the old one later")
+
+
+@rule("ML606", "contract-in-expand", "error", opt_in=True)
+def contract_in_expand(ctx: RuleContext) -> Iterator[Hit]:
+    """A removal in a revision of the expand branch, or an addition in the contract branch.
+
+    Why: expand/contract (neutron, keystone, glance) runs the expand branch while the old
+    release still serves, and the contract branch after it is gone. A drop or rename in
+    expand breaks the running release; an addition in contract is missing while the new
+    one starts.
+
+    Fix: move the operation to the branch it belongs to.
+
+    Example: `op.drop_column('ports', 'legacy')` in a revision labelled `expand` (bad).
+    Safe: additions (tables, columns, indexes, constraints) in expand; drops, renames and
+          NOT NULL in contract.
+    """
+    for revision, change in _changes(ctx):
+        label = _label(ctx, revision)
+        contracting = change.kind in _REMOVALS or "nullable-false" in change.facts
+        if label == EXPAND and contracting:
+            yield _hit(revision, change, "removes or narrows in the expand branch: the release still running "
+                       "breaks", "move it to a revision of the contract branch")
+        elif label == CONTRACT and change.kind in _ADDITIONS:
+            yield _hit(revision, change, "adds in the contract branch: the new release starts before it runs",
+                       "move it to a revision of the expand branch")
+
+
+@rule("ML607", "destructive-operation", "warning", opt_in=True)
+def destructive_operation(ctx: RuleContext) -> Iterator[Hit]:
+    """A table or column dropped outside a contract branch.
+
+    Why: the data is gone once it runs, and code of the release still running may read it.
+    Projects without expand/contract branches get this warning so that a drop is a
+    decision, made a release after the code stopped using it.
+
+    Fix: drop a release after the code stopped using it, or in a contract revision.
+
+    Example: `op.drop_column('users', 'legacy_flag')` in the release that stops reading it (bad).
+    Safe: stop reading it in one release, drop it in the next (or in a contract revision).
+    """
+    for revision, change in _changes(ctx):
+        if change.kind in ("drop_table", "drop_column") and _label(ctx, revision) != CONTRACT:
+            yield _hit(revision, change, f"drops {_where(change)} and its data",
+                       "drop it a release after the code stops using it")

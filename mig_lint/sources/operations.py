@@ -1,0 +1,357 @@
+"""What a revision's `upgrade()` does to the schema, read statically: alembic's `op.*` and
+`batch_alter_table` calls, the SQL of `op.execute("...")`, and, for a migrate script, the
+same calls in its conversion (`mig-lint convert`'s analyzer turns its changeset calls into
+alembic operations: one reading of operations for both).
+
+Nothing is run. A table or column named by an expression is kept as None; a call the
+reader does not know is not reported. The ML6xx rules decide what is unsafe.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import replace
+
+from mig_lint.model import SLOTS
+
+# Kinds of change; `sql` says it came from a statement in op.execute.
+KINDS = ("create_table", "drop_table", "rename_table", "add_column", "drop_column", "alter_column",
+         "rename_column", "create_index", "drop_index", "create_unique", "create_foreign_key", "create_check",
+         "create_primary_key", "drop_constraint")
+_VOLATILE = re.compile(r"\b(random|gen_random_uuid|uuid_generate_v[14]|clock_timestamp|timeofday|nextval)\s*\(",
+                       re.IGNORECASE)
+_SHOWN = 100
+
+
+@dataclass(frozen=True, **SLOTS)
+class SchemaChange:
+    """One schema change of `upgrade()`: what, where, and the facts the ML6xx rules read."""
+
+    kind: str
+    line: int
+    statement: str  # the call (or SQL) as written, on one line, shortened
+    table: str | None = None
+    column: str | None = None
+    facts: frozenset[str] = frozenset()  # not-null, server-default, volatile-default, concurrently, autocommit,
+    # not-valid, type, nullable-false, new-table (the table was created earlier in this upgrade), sql
+
+
+def schema_changes(text: str) -> tuple[SchemaChange, ...]:
+    """The changes of the `upgrade()` of an alembic script's text; () when it does not parse."""
+    if "def upgrade" not in text:
+        return ()
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return ()
+    defined = [s for s in module.body if isinstance(s, ast.FunctionDef) and s.name == "upgrade"]
+    upgrade = defined[-1] if defined else None  # the last definition is the one Python keeps
+    if upgrade is None:
+        return ()
+    return _with_new_tables(tuple(_Reader(text).read(upgrade.body, {}, False)))
+
+
+def _with_new_tables(changes: tuple[SchemaChange, ...]) -> tuple[SchemaChange, ...]:
+    """Mark changes to a table created earlier in the same upgrade: nobody reads or writes it yet."""
+    created: set[str] = set()
+    marked = []
+    for change in changes:
+        if change.table is not None and change.table in created and change.kind != "create_table":
+            change = replace(change, facts=change.facts | {"new-table"})
+        if change.kind == "create_table" and change.table is not None:
+            created.add(change.table)
+        marked.append(change)
+    return tuple(marked)
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self, body: list[ast.stmt], batches: dict[str, str | None], autocommit: bool) -> Iterator[SchemaChange]:
+        """The changes of `body` in order; `batches` maps a batch alias to its table."""
+        for statement in body:
+            if isinstance(statement, (ast.With, ast.AsyncWith)):
+                inner = dict(batches)
+                inner_autocommit = autocommit
+                for item in statement.items:
+                    call = item.context_expr
+                    if _is_op_call(call, "batch_alter_table") and isinstance(item.optional_vars, ast.Name):
+                        assert isinstance(call, ast.Call)
+                        inner[item.optional_vars.id] = _literal(_argument(call, 0, "table_name"))
+                    elif _attribute_name(call) == "autocommit_block":
+                        inner_autocommit = True
+                yield from self.read(statement.body, inner, inner_autocommit)
+                continue
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            bodies = [getattr(statement, "body", None), *(h.body for h in getattr(statement, "handlers", []))]
+            bodies += [getattr(statement, name, None) for name in ("orelse", "finalbody")]
+            nested = [b for b in bodies if isinstance(b, list) and b]
+            heads = [v for name, v in ast.iter_fields(statement)
+                     if name not in ("body", "orelse", "finalbody", "handlers") and isinstance(v, ast.AST)]
+            for node in (c for head in (heads if nested else [statement]) for c in _expression_calls(head)):
+                change = self.change(node, batches, autocommit)
+                if change is not None:
+                    yield change
+            for inner_body in nested:
+                yield from self.read(inner_body, batches, autocommit)
+
+    def change(self, call: ast.Call, batches: dict[str, str | None], autocommit: bool) -> SchemaChange | None:
+        func = call.func
+        if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
+            return None
+        receiver, method = func.value.id, func.attr
+        if receiver == "op":
+            change = _op_change(call, method, None, batched=False)
+        elif receiver in batches:
+            change = _op_change(call, method, batches[receiver], batched=True)
+        elif method in ("execute", "exec_driver_sql"):  # a connection's: the SQL is read as op.execute's
+            change = _sql_change(_literal(_argument(call, 0, "statement")))
+        else:
+            return None
+        if change is None:
+            return None
+        statement = _one_line(ast.get_source_segment(self.text, call) or method)
+        facts = change.facts | ({"autocommit"} if autocommit else set())
+        return replace(change, line=call.lineno, statement=statement, facts=frozenset(facts))
+
+
+def _expression_calls(node: ast.AST) -> Iterator[ast.Call]:
+    found = [n for n in ast.walk(node) if isinstance(n, ast.Call)]
+    yield from sorted(found, key=lambda n: (n.lineno, n.col_offset))
+
+
+def _op_change(call: ast.Call, method: str, batch_table: str | None, batched: bool) -> SchemaChange | None:
+    """The change an `op.<method>(...)` (or `batch_op.<method>(...)`) call makes, from its arguments."""
+    shift = 1 if batched else 0  # a batch call has no table argument
+
+    def table() -> str | None:
+        return batch_table if batched else _literal(_argument(call, 0, "table_name"))
+
+    if method == "create_table":
+        return SchemaChange("create_table", 0, "", _literal(_argument(call, 0, "table_name")))
+    if method == "drop_table":
+        return SchemaChange("drop_table", 0, "", _literal(_argument(call, 0, "table_name")))
+    if method == "rename_table":
+        return SchemaChange("rename_table", 0, "", _literal(_argument(call, 0, "old_table_name")))
+    if method == "add_column":
+        column = _argument(call, 1 - shift, "column")
+        return SchemaChange("add_column", 0, "", table(), *_column_facts(column))
+    if method == "drop_column":
+        return SchemaChange("drop_column", 0, "", table(), _literal(_argument(call, 1 - shift, "column_name")))
+    if method == "alter_column":
+        return _alter(call, table(), _literal(_argument(call, 1 - shift, "column_name")))
+    if method == "create_index":
+        on = batch_table if batched else _literal(_argument(call, 1, "table_name"))
+        facts = {"concurrently"} if _is_true(_keyword(call, "postgresql_concurrently")) else set()
+        if _is_true(_keyword(call, "unique")):
+            facts.add("unique")
+        return SchemaChange("create_index", 0, "", on, None, frozenset(facts))
+    if method == "drop_index":
+        on = batch_table if batched else _literal(_keyword(call, "table_name") or _argument(call, 1, "table_name"))
+        return SchemaChange("drop_index", 0, "", on)
+    if method in ("create_unique_constraint", "create_foreign_key", "create_check_constraint",
+                  "create_primary_key"):
+        kind = {"create_unique_constraint": "create_unique", "create_foreign_key": "create_foreign_key",
+                "create_check_constraint": "create_check", "create_primary_key": "create_primary_key"}[method]
+        facts = {"not-valid"} if _is_true(_keyword(call, "postgresql_not_valid")) else set()
+        names = {"create_foreign_key": "source_table"}.get(method, "table_name")
+        on = batch_table if batched else _literal(_argument(call, 1, names))
+        return SchemaChange(kind, 0, "", on, None, frozenset(facts))
+    if method == "drop_constraint":
+        on = batch_table if batched else _literal(_argument(call, 1, "table_name"))
+        return SchemaChange("drop_constraint", 0, "", on)
+    if method == "execute" and not batched:
+        return _sql_change(_literal(_argument(call, 0, "sqltext")))
+    return None
+
+
+def _alter(call: ast.Call, table: str | None, column: str | None) -> SchemaChange:
+    facts = set()
+    if _keyword(call, "type_") is not None:
+        facts.add("type")
+    if _is_false(_keyword(call, "nullable")):
+        facts.add("nullable-false")
+    if _keyword(call, "new_column_name") is not None:
+        return SchemaChange("rename_column", 0, "", table, column, frozenset(facts))
+    return SchemaChange("alter_column", 0, "", table, column, frozenset(facts))
+
+
+def _column_facts(column: ast.expr | None) -> tuple[str | None, frozenset[str]]:
+    """The name of a `Column(...)` and what the rules read of it."""
+    if not isinstance(column, ast.Call):
+        return None, frozenset()
+    facts = set()
+    if _is_false(_keyword(column, "nullable")) or _is_true(_keyword(column, "primary_key")):
+        facts.add("not-null")
+    default = _keyword(column, "server_default")
+    if default is not None and not _is_none(default):
+        facts.add("server-default")
+        if _VOLATILE.search(ast.unparse(default)):
+            facts.add("volatile-default")
+    return _literal(_argument(column, 0, "name")), frozenset(facts)
+
+
+# --- SQL in op.execute ---------------------------------------------------------------------
+
+_SQL = (
+    (re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\S+\s+ON\s+(?:ONLY\s+)?"
+                r"([\w.\"]+)", re.I | re.S), "create_index"),
+    (re.compile(r"^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([\w.\"]+)", re.I), "drop_table"),
+    (re.compile(r"^\s*ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?([\w.\"]+)\s+(.*)$", re.I | re.S), "alter_table"),
+)
+_ALTER_ACTIONS = (
+    (re.compile(r"^ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?!CONSTRAINT\b)(\w+)", re.I), "add_column"),
+    (re.compile(r"^DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?!CONSTRAINT\b)(\w+)", re.I), "drop_column"),
+    (re.compile(r"^RENAME\s+TO\s+", re.I), "rename_table"),
+    (re.compile(r"^RENAME\s+(?:COLUMN\s+)?(\w+)\s+TO\s+", re.I), "rename_column"),
+    (re.compile(r"^ALTER\s+(?:COLUMN\s+)?(\w+)\s+(?:SET\s+DATA\s+)?TYPE\b", re.I), "alter_type"),
+    (re.compile(r"^ALTER\s+(?:COLUMN\s+)?(\w+)\s+SET\s+NOT\s+NULL", re.I), "set_not_null"),
+    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+\w+\s+)?FOREIGN\s+KEY", re.I), "create_foreign_key"),
+    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+\w+\s+)?CHECK\b", re.I), "create_check"),
+    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+\w+\s+)?UNIQUE\b", re.I), "create_unique"),
+    (re.compile(r"^DROP\s+CONSTRAINT\b", re.I), "drop_constraint"),
+)
+
+
+def _sql_change(sql: str | None) -> SchemaChange | None:
+    """The change a literal SQL statement makes, when it is one the rules read."""
+    if sql is None:
+        return None
+    for pattern, kind in _SQL:
+        match = pattern.match(sql)
+        if match is None:
+            continue
+        if kind == "create_index":
+            facts = {"sql"} | ({"unique"} if match.group(1) else set())
+            facts |= {"concurrently"} if match.group(2) else set()
+            return SchemaChange("create_index", 0, "", _sql_name(match.group(3)), None, frozenset(facts))
+        if kind == "drop_table":
+            return SchemaChange("drop_table", 0, "", _sql_name(match.group(1)), None, frozenset({"sql"}))
+        return _alter_table_sql(_sql_name(match.group(1)), match.group(2).strip())
+    return None
+
+
+def _alter_table_sql(table: str, action: str) -> SchemaChange | None:
+    for pattern, kind in _ALTER_ACTIONS:
+        match = pattern.match(action)
+        if match is None:
+            continue
+        column = match.group(1) if match.groups() else None
+        facts = {"sql"}
+        if kind == "add_column":
+            if re.search(r"\bNOT\s+NULL\b", action, re.I) or re.search(r"\bPRIMARY\s+KEY\b", action, re.I):
+                facts.add("not-null")
+            if re.search(r"\bDEFAULT\b", action, re.I):
+                facts.add("server-default")
+                if _VOLATILE.search(action):
+                    facts.add("volatile-default")
+        if kind in ("create_foreign_key", "create_check") and re.search(r"\bNOT\s+VALID\b", action, re.I):
+            facts.add("not-valid")
+        if kind == "alter_type":
+            return SchemaChange("alter_column", 0, "", table, column, frozenset(facts | {"type"}))
+        if kind == "set_not_null":
+            return SchemaChange("alter_column", 0, "", table, column, frozenset(facts | {"nullable-false"}))
+        return SchemaChange(kind, 0, "", table, column, frozenset(facts))
+    return None
+
+
+def _sql_name(name: str) -> str:
+    return name.split(".")[-1].strip('"')
+
+
+# --- small readers -------------------------------------------------------------------------
+
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    found = _keyword(call, keyword)
+    if found is not None:
+        return found
+    positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+    return positional[position] if len(positional) > position else None
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _literal(node: ast.expr | None) -> str | None:
+    """A string literal, also inside `sa.text(...)` / `text(...)`."""
+    if isinstance(node, ast.Call) and len(node.args) == 1 and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == "text")
+            or (isinstance(node.func, ast.Name) and node.func.id == "text")):
+        node = node.args[0]
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _is_true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _is_false(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+def _is_none(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _attribute_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def _is_op_call(node: ast.expr, method: str) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "op")
+
+
+def _one_line(source: str) -> str:
+    line = " ".join(source.split())
+    return line if len(line) <= _SHOWN else line[:_SHOWN - 3] + "..."
+
+
+def migrate_schema_changes(text: str, version_table: str = "migrate_version") -> tuple[SchemaChange, ...]:
+    """The changes of a migrate script's `upgrade(migrate_engine)`, read from its conversion.
+
+    `mig-lint convert`'s analyzer turns the changeset calls into alembic operations (what
+    only the run knows goes to the changeset layer, which this reader does not follow); each
+    change is then placed at the line of the migrate call it came from and shows that call.
+    """
+    from libcst import ParserSyntaxError
+
+    from mig_lint.convert.analyze import translate
+
+    try:
+        translation = translate(text, version_table)
+    except ParserSyntaxError:
+        return ()
+    if translation.upgrade is None:
+        return ()
+    converted = "def upgrade():\n" + translation.upgrade
+    lines = converted.splitlines()
+    unused = list(translation.operations)
+    placed = []
+    for change in schema_changes(converted):
+        emitted = lines[change.line - 1].strip()
+        origin = next((o for o in unused if emitted in (line.strip() for line in o.target.splitlines())), None)
+        if origin is not None:
+            unused.remove(origin)
+            change = replace(change, line=origin.line, statement=_one_line(origin.source))
+        else:
+            line = _line_of(text, change.statement)
+            change = replace(change, line=line, statement=_one_line(text.splitlines()[line - 1]))
+        placed.append(change)
+    return tuple(placed)
+
+
+def _line_of(text: str, statement: str) -> int:
+    """Where a change the conversion kept as written (SQL in `migrate_engine.execute`) is: the
+    line of its first string in the script, else of `def upgrade`."""
+    quoted = re.search(r"[\"']([^\"']{6,})", statement)
+    at = text.find(quoted.group(1)) if quoted else -1
+    at = at if at != -1 else text.find("def upgrade")
+    return text.count("\n", 0, max(at, 0)) + 1

@@ -1,0 +1,146 @@
+"""ML6xx: the schema changes read from `upgrade()`, and when the rules run (selection, dialects, --base)."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from mig_lint.cli import main
+from mig_lint.sources.operations import migrate_schema_changes
+from mig_lint.sources.operations import schema_changes
+from tests.conftest import alembic_script
+from tests.conftest import commit_all
+from tests.conftest import write_tree
+
+
+def _read(body: str) -> list[tuple[int, str, str | None, str | None, list[str]]]:
+    text = "from alembic import op\nimport sqlalchemy as sa\n\n\ndef upgrade():\n" + textwrap.indent(body, "    ")
+    return [(c.line, c.kind, c.table, c.column, sorted(c.facts)) for c in schema_changes(text)]
+
+
+def test_calls_in_every_statement_of_upgrade_and_none_elsewhere():
+    assert _read(
+        "if flag:\n    op.drop_table('a')\nelse:\n    op.drop_table('b')\nfor name in names:\n    op.drop_table(name)\n"
+        "try:\n    op.drop_index('ix', table_name='c')\nexcept Exception:\n    op.drop_constraint('k', 'd')\n"
+        "finally:\n    op.create_primary_key('pk', 'e', ['id'])\n"
+        "def helper():\n    op.drop_table('never')\nclass Helper:\n    pass\n"
+        "other.drop_table('x')\nop.create_unique_constraint('uq', 'f', ['a'])\nop.get_bind()\nop.execute(statement)\n"
+        "op.execute(sa.text('DROP TABLE IF EXISTS \"public\".\"g\"'))\nop.execute('SELECT 1')\n"
+        "op.execute('ALTER TABLE ONLY h OWNER TO x')\nsa.func.count()\nop.f('name')\n"
+    ) == [(7, "drop_table", "a", None, []), (9, "drop_table", "b", None, []), (11, "drop_table", None, None, []),
+          (13, "drop_index", "c", None, []), (15, "drop_constraint", "d", None, []),
+          (17, "create_primary_key", "e", None, []), (23, "create_unique", "f", None, []),
+          (26, "drop_table", "g", None, ["sql"])]
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("def downgrade():\n    op.drop_table('a')\n", id="no-upgrade-text"),
+    pytest.param("def upgrade(:\n", id="syntax-error"),
+    pytest.param("upgrade = None\n# def upgrade\n", id="no-upgrade-function"),
+])
+def test_nothing_is_read_without_an_upgrade_that_parses(text):
+    assert schema_changes(text) == ()
+
+
+def test_sql_forms():
+    assert _read(
+        "op.execute('CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ix ON ONLY \"s\".\"t\" (a)')\n"
+        "op.execute('ALTER TABLE t ADD COLUMN IF NOT EXISTS c uuid PRIMARY KEY DEFAULT gen_random_uuid()')\n"
+        "op.execute('ALTER TABLE t DROP COLUMN IF EXISTS d')\n"
+        "op.execute('ALTER TABLE t RENAME TO u')\n"
+        "op.execute('ALTER TABLE t ALTER COLUMN e SET NOT NULL')\n"
+        "op.execute('ALTER TABLE t ADD CONSTRAINT ck CHECK (a > 0) NOT VALID')\n"
+        "op.execute('ALTER TABLE t ADD CONSTRAINT uq UNIQUE (a)')\n"
+        "op.execute('ALTER TABLE t DROP CONSTRAINT uq')\n"
+        "op.execute('ALTER TABLE t SET (fillfactor = 70)')\n"
+    ) == [(6, "create_index", "t", None, ["concurrently", "sql", "unique"]),
+          (7, "add_column", "t", "c", ["not-null", "server-default", "sql", "volatile-default"]),
+          (8, "drop_column", "t", "d", ["sql"]), (9, "rename_table", "t", None, ["sql"]),
+          (10, "alter_column", "t", "e", ["nullable-false", "sql"]),
+          (11, "create_check", "t", None, ["not-valid", "sql"]), (12, "create_unique", "t", None, ["sql"]),
+          (13, "drop_constraint", "t", None, ["sql"])]
+
+
+def test_columns_and_batches():
+    assert _read(
+        "op.add_column('t', column)\nop.add_column('t', sa.Column('c', sa.Integer, server_default=None))\n"
+        "with op.batch_alter_table('t') as batch_op, op.get_context().autocommit_block():\n"
+        "    batch_op.create_index('ix', ['c'], unique=True)\n    batch_op.drop_index('ix')\n"
+        "    batch_op.drop_constraint('k')\n    batch_op.create_foreign_key('fk', 'u', ['a'], ['id'])\n"
+        "with open('x') as f:\n    f.execute('DROP TABLE t2')\n"
+    ) == [(6, "add_column", "t", None, []), (7, "add_column", "t", "c", []),
+          (9, "create_index", "t", None, ["autocommit", "unique"]), (10, "drop_index", "t", None, ["autocommit"]),
+          (11, "drop_constraint", "t", None, ["autocommit"]), (12, "create_foreign_key", "t", None, ["autocommit"]),
+          (14, "drop_table", "t2", None, ["sql"])]
+
+
+def test_a_migrate_script_that_cannot_be_read_has_no_changes():
+    assert migrate_schema_changes("def upgrade(migrate_engine:\n") == ()
+    assert migrate_schema_changes("def downgrade(migrate_engine):\n    pass\n") == ()
+
+
+REVISIONS = {
+    "alembic.ini": "[alembic]\nscript_location = alembic\n",
+    "alembic/env.py": "",
+    "alembic/versions/3132a3d33769_users.py": alembic_script("3132a3d33769", None) + (
+        "\n\ndef upgrade():\n    op.create_index('ix_a', 'users', ['a'])\n"
+        "    op.create_foreign_key('fk', 'users', 'orgs', ['org_id'], ['id'])\n"),
+}
+
+
+def _codes(capsys, *args: str) -> list[tuple[str, int]]:
+    code = main(["check", "--format", "json", *args])
+    report = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    return [(f["code"], f["line"]) for f in report["findings"]]
+
+
+def test_ml6_is_opt_in_and_a_prefix_selects_the_family(in_tmp, capsys):
+    write_tree(in_tmp, REVISIONS)
+    assert [c for c, _ in _codes(capsys)] == []
+    assert [c for c, _ in _codes(capsys, "--select", "ML6")] == ["ML602", "ML604"]
+    assert [c for c, _ in _codes(capsys, "--select", "ML604")] == ["ML604"]
+    assert [c for c, _ in _codes(capsys, "--extend-select", "ML60", "--ignore", "ML602")] == ["ML604"]
+
+
+@pytest.mark.parametrize(("dialects", "found"), [
+    pytest.param('["mysql", "sqlite"]', [], id="no-postgresql"),
+    pytest.param('["postgresql"]', ["ML602", "ML604"], id="postgresql"),
+    pytest.param('["MariaDB", "PostgreSQL"]', ["ML602", "ML604"], id="case-folded"),
+])
+def test_postgresql_locks_follow_the_dialects(in_tmp, capsys, dialects, found):
+    write_tree(in_tmp, {**REVISIONS, "pyproject.toml": f'[tool.mig-lint]\nselect = ["ML6"]\ndialects = {dialects}\n'})
+    assert [c for c, _ in _codes(capsys)] == found
+
+
+def test_an_unknown_dialect_is_a_configuration_error(in_tmp, capsys):
+    write_tree(in_tmp, {**REVISIONS, "setup.cfg": "[mig-lint]\ndialects =\n    postgres\n"})
+    assert main(["check"]) == 2
+    assert capsys.readouterr().err == (f"mig-lint: {in_tmp / 'setup.cfg'}: 'dialects' has 'postgres'; the dialects "
+                                       "are postgresql, mysql, mariadb, sqlite, oracle, mssql\n")
+
+
+def test_with_base_only_the_new_revisions_are_read(in_tmp, capsys, git):
+    write_tree(in_tmp, REVISIONS)
+    commit_all(git, "users")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {"alembic/versions/9763437ba7c7_more.py": alembic_script("9763437ba7c7", "3132a3d33769") + (
+        "\n\ndef upgrade():\n    op.drop_column('users', 'legacy')\n")})
+    commit_all(git, "more")
+    assert _codes(capsys, "--select", "ML6") == [("ML602", 9), ("ML604", 10), ("ML607", 9)]
+    assert _codes(capsys, "--select", "ML6", "--base", "main") == [("ML607", 9)]
+
+
+def test_a_folder_named_expand_or_contract_places_an_unlabelled_revision(in_tmp, capsys):
+    write_tree(in_tmp, {
+        "alembic.ini": "[alembic]\nscript_location = alembic\n"
+                       "version_locations = %(here)s/alembic/versions/expand %(here)s/alembic/versions/contract\n",
+        "alembic/env.py": "",
+        "alembic/versions/expand/1e3802c0c54c_a.py": alembic_script("1e3802c0c54c", None) + (
+            "\n\ndef upgrade():\n    op.drop_table('t')\n"),
+        "alembic/versions/contract/04696f1c4863_b.py": alembic_script("04696f1c4863", "1e3802c0c54c") + (
+            "\n\ndef upgrade():\n    op.drop_table('u')\n    op.add_column('v', sa.Column('c', sa.Integer))\n"),
+    })
+    # expand/a: a drop (ML606 and ML607); contract/b: its drop is in place, its addition is not
+    assert _codes(capsys, "--select", "ML606,ML607") == [("ML606", 10), ("ML606", 9), ("ML607", 9)]
