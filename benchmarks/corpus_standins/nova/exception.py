@@ -1,0 +1,3 @@
+class ValidationError(Exception):
+    def __init__(self, detail=""):
+        super().__init__(detail)

@@ -1,0 +1,2 @@
+def _(message):
+    return message
