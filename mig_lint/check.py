@@ -119,10 +119,17 @@ def check(paths: Sequence[str], config: Config, use_cache: bool = True, base: st
 
         base_branches = load_base_branches(base, specs, graphs, project_roots(config))
     rules = selected_rules(config)
+    store = None
+    if any(rule.code.startswith("ML6") for rule in rules):
+        from mig_lint.rules.operations import open_store
+
+        store = open_store(cache_directory(os.getcwd()) if use_cache else None)
     findings: list[Finding] = []
     for graph in graphs:
         context = RuleContext(graph, config, graphs, base_branches.get(graph.tree.path))
         findings.extend(run_rules(rules, context))
+    if store is not None:
+        store.save()
     kept = _suppress(findings, [g.tree for g in graphs], config)
     return CheckResult(graphs, tuple(sorted(set(kept), key=_order)), config)
 

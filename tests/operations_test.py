@@ -144,3 +144,20 @@ def test_a_folder_named_expand_or_contract_places_an_unlabelled_revision(in_tmp,
     })
     # expand/a: a drop (ML606 and ML607); contract/b: its drop is in place, its addition is not
     assert _codes(capsys, "--select", "ML606,ML607") == [("ML606", 10), ("ML606", 9), ("ML607", 9)]
+
+
+def test_a_warm_run_recalls_the_changes_by_content(in_tmp, capsys, monkeypatch):
+    from mig_lint.rules import operations
+
+    monkeypatch.setenv("MIG_LINT_CACHE_DIR", str(in_tmp / "cache"))
+    write_tree(in_tmp, REVISIONS)
+    first = _codes(capsys, "--select", "ML6")
+    stored = list((in_tmp / "cache").glob("operations-py*.marshal"))
+    assert len(stored) == 1 and first == [("ML602", 9), ("ML604", 10)]
+    read = operations._read_changes
+    monkeypatch.setattr(operations, "_read_changes", lambda *args: pytest.fail("read again"))
+    assert _codes(capsys, "--select", "ML6") == first
+    stored[0].write_bytes(b"not marshal")
+    monkeypatch.setattr(operations, "_read_changes", read)
+    assert _codes(capsys, "--select", "ML6") == first
+    assert _codes(capsys, "--select", "ML6", "--no-cache") == first

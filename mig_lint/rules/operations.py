@@ -9,9 +9,15 @@ it), `upgrade()` only, and never at a table created earlier in the same `upgrade
 """
 from __future__ import annotations
 
-import functools
+import contextlib
+import marshal
+import os
+import sys
 from collections.abc import Iterator
+from typing import Any
 
+from mig_lint import __version__
+from mig_lint.atomic import write_atomically
 from mig_lint.model import Hit
 from mig_lint.model import Revision
 from mig_lint.rules.base import rule
@@ -21,6 +27,7 @@ from mig_lint.sources.files import read_text
 from mig_lint.sources.operations import migrate_schema_changes
 from mig_lint.sources.operations import schema_changes
 from mig_lint.sources.operations import SchemaChange
+from mig_lint.sources.syntax import prepare_cache_directory
 
 EXPAND, CONTRACT = "expand", "contract"
 _ADDITIONS = frozenset({"create_table", "add_column", "create_index", "create_unique", "create_foreign_key",
@@ -36,9 +43,63 @@ def _revisions(ctx: RuleContext) -> list[Revision]:
     return [ctx.graph.revisions[i] for i in ids]
 
 
-@functools.lru_cache(maxsize=None)
-def _changes_of(path: str, digest: str, format_: str, version_table: str) -> tuple[SchemaChange, ...]:
-    """The changes of one script (cached by content: several rules read the same revisions)."""
+class ChangeStore:
+    """The changes of scripts read before, by content (git blob id, format, version table), kept
+    in `<cache>/operations-pyXY.marshal` so that a warm run with ML6xx parses nothing again."""
+
+    def __init__(self, directory: str | None) -> None:
+        version = f"{sys.version_info[0]}{sys.version_info[1]}"
+        self.path = os.path.join(directory, f"operations-py{version}.marshal") if directory else None
+        self.known: dict[tuple[str, str, str], tuple[tuple[Any, ...], ...]] = {}
+        self.recalled: dict[tuple[str, str, str], tuple[SchemaChange, ...]] = {}
+        self.added = False
+        if self.path is not None:
+            with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
+                with open(self.path, "rb") as f:
+                    data = marshal.load(f)
+                if isinstance(data, dict) and data.get("format") == _STORE_FORMAT:
+                    self.known = data["changes"]
+
+    def changes(self, path: str, digest: str, format_: str, version_table: str) -> tuple[SchemaChange, ...]:
+        """The changes of one script; several rules ask for the same ones in a run."""
+        key = (digest, format_, version_table)
+        if not digest:  # no content id (the file could not be read): nothing to recall it by
+            return _read_changes(path, format_, version_table)
+        if key in self.recalled:
+            return self.recalled[key]
+        if key in self.known:
+            found = tuple(SchemaChange(k, line, statement, table, column, frozenset(facts))
+                          for k, line, statement, table, column, facts in self.known[key])
+        else:
+            found = _read_changes(path, format_, version_table)
+            self.known[key] = tuple((c.kind, c.line, c.statement, c.table, c.column, tuple(sorted(c.facts)))
+                                    for c in found)
+            self.added = True
+        self.recalled[key] = found
+        return found
+
+    def save(self) -> None:
+        if self.path is None or not self.added:
+            return
+        with contextlib.suppress(OSError):
+            prepare_cache_directory(os.path.dirname(self.path))
+            data = marshal.dumps({"format": _STORE_FORMAT, "changes": self.known})
+            write_atomically(self.path, data)
+        self.added = False
+
+
+_STORE_FORMAT = f"1/{__version__}"
+_STORE = ChangeStore(None)
+
+
+def open_store(directory: str | None) -> ChangeStore:
+    """Use the store kept in `directory` (None: this process only) for the rules of this run."""
+    global _STORE
+    _STORE = ChangeStore(directory)
+    return _STORE
+
+
+def _read_changes(path: str, format_: str, version_table: str) -> tuple[SchemaChange, ...]:
     text = read_text(path)
     if not isinstance(text, str):
         return ()
@@ -50,7 +111,7 @@ def _changes(ctx: RuleContext) -> Iterator[tuple[Revision, SchemaChange]]:
     config = ctx.tree.migrate_config
     version_table = config.version_table if config is not None else "migrate_version"
     for revision in _revisions(ctx):
-        for change in _changes_of(revision.path, digests.get(revision.path, ""), ctx.tree.format, version_table):
+        for change in _STORE.changes(revision.path, digests.get(revision.path, ""), ctx.tree.format, version_table):
             yield revision, change
 
 
