@@ -54,12 +54,14 @@ def test_sql_forms():
         "op.execute('ALTER TABLE t ADD CONSTRAINT uq UNIQUE (a)')\n"
         "op.execute('ALTER TABLE t DROP CONSTRAINT uq')\n"
         "op.execute('ALTER TABLE t SET (fillfactor = 70)')\n"
+        "op.execute('ALTER TABLE t ADD COLUMN f int')\nop.drop_table(table_name='v')\n"
     ) == [(6, "create_index", "t", None, ["concurrently", "sql", "unique"]),
           (7, "add_column", "t", "c", ["not-null", "server-default", "sql", "volatile-default"]),
           (8, "drop_column", "t", "d", ["sql"]), (9, "rename_table", "t", None, ["sql"]),
           (10, "alter_column", "t", "e", ["nullable-false", "sql"]),
           (11, "create_check", "t", None, ["not-valid", "sql"]), (12, "create_unique", "t", None, ["sql"]),
-          (13, "drop_constraint", "t", None, ["sql"])]
+          (13, "drop_constraint", "t", None, ["sql"]), (15, "add_column", "t", "f", ["sql"]),
+          (16, "drop_table", "v", None, [])]
 
 
 def test_columns_and_batches():
@@ -161,3 +163,13 @@ def test_a_warm_run_recalls_the_changes_by_content(in_tmp, capsys, monkeypatch):
     monkeypatch.setattr(operations, "_read_changes", read)
     assert _codes(capsys, "--select", "ML6") == first
     assert _codes(capsys, "--select", "ML6", "--no-cache") == first
+    stored[0].write_bytes(__import__("marshal").dumps({"format": "0/old", "changes": {}}))
+    assert _codes(capsys, "--select", "ML6") == first
+
+
+def test_a_script_without_a_content_id_or_that_cannot_be_read_is_read_each_time(tmp_path):
+    from mig_lint.rules.operations import ChangeStore
+
+    store = ChangeStore(None)
+    assert store.changes(str(tmp_path / "missing.py"), "", "alembic", "migrate_version") == ()
+    assert not store.added and store.known == {}
