@@ -10,8 +10,14 @@ calls, so the script is kept as written and only what is migrate's is rewritten:
   `execute` is wrapped in `sa.text`, `migrate_engine.name` reads the dialect from alembic;
 - migrate's imports go; its constraint classes come from SQLAlchemy.
 
-What cannot be translated is reported as `Unsupported` (line and construct); the
-renderer then keeps the function's code under a `raise NotImplementedError`.
+A migrate call is rewritten statically only where the source proves what it acts on (the
+receiver is written out, or a name bound once, outside loops, to it); otherwise the call
+is kept, with its control flow, on the changeset layer (`changeset.drop(index)`, see
+`migrate_changeset.py`), which decides when it runs. SQLAlchemy 1.x forms (implicit
+execution, `values=`, `select([...], where)`, `Table.count()`, Engine-only API) are
+rewritten or sent there too. What cannot be translated at all is reported as
+`Unsupported` (line and construct); the renderer then keeps the function's code under a
+`raise NotImplementedError`.
 Expressions stay expressions: a table computed at run time (`Table('shadow_' + name, ...)`
 in a loop) is named by `<table>.name` in the operation, so loops and helpers convert too.
 """
