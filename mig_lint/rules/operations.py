@@ -3,9 +3,10 @@
 Each rule reads the schema changes of `mig_lint.sources.operations`: alembic's `op.*` and
 batch calls, the SQL of `op.execute`, and a migrate script's changeset calls through its
 conversion. They look at the revisions new relative to `--base` (every revision without
-it), `upgrade()` only, and never at a table created earlier in the same `upgrade()`
-(nobody reads or writes it yet). ML602 and ML604 are PostgreSQL's locks: they run when
-`dialects` is unset or names postgresql.
+it), `upgrade()` only, and never at a table created earlier in the same `upgrade()` or, under
+`--base`, in a new revision below it that is not a base (nobody reads or writes it yet). ML602 and ML604 are
+PostgreSQL's locks: they run when `dialects` is unset or names postgresql, and skip a change
+that only another database runs (a branch on `dialect.name`, a history in a `sqlite/` folder).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import marshal
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from mig_lint import __version__
@@ -68,12 +70,12 @@ class ChangeStore:
         if key in self.recalled:
             return self.recalled[key]
         if key in self.known:
-            found = tuple(SchemaChange(k, line, statement, table, column, frozenset(facts))
-                          for k, line, statement, table, column, facts in self.known[key])
+            found = tuple(SchemaChange(k, line, statement, table, column, frozenset(facts), frozenset(dialects))
+                          for k, line, statement, table, column, facts, dialects in self.known[key])
         else:
             found = _read_changes(path, format_, version_table)
-            self.known[key] = tuple((c.kind, c.line, c.statement, c.table, c.column, tuple(sorted(c.facts)))
-                                    for c in found)
+            self.known[key] = tuple((c.kind, c.line, c.statement, c.table, c.column, tuple(sorted(c.facts)),
+                                     tuple(sorted(c.dialects))) for c in found)
             self.added = True
         self.recalled[key] = found
         return found
@@ -88,7 +90,7 @@ class ChangeStore:
         self.added = False
 
 
-_STORE_FORMAT = f"1/{__version__}"
+_STORE_FORMAT = f"2/{__version__}"  # 2: with the dialects of each change
 _STORE = ChangeStore(None)
 
 
@@ -110,13 +112,41 @@ def _changes(ctx: RuleContext) -> Iterator[tuple[Revision, SchemaChange]]:
     digests = dict(ctx.tree.digests)
     config = ctx.tree.migrate_config
     version_table = config.version_table if config is not None else "migrate_version"
-    for revision in _revisions(ctx):
-        for change in _STORE.changes(revision.path, digests.get(revision.path, ""), ctx.tree.format, version_table):
+    read = {r.id: (r, _STORE.changes(r.path, digests.get(r.path, ""), ctx.tree.format, version_table))
+            for r in _revisions(ctx)}
+    for revision, changes in read.values():
+        created = _created_below(ctx, revision, read) if ctx.base_branch is not None else frozenset()
+        for change in changes:
+            if change.table in created and change.kind != "create_table":
+                change = replace(change, facts=change.facts | {"new-table"})
             yield revision, change
+
+
+def _created_below(ctx: RuleContext, revision: Revision,
+                   read: dict[str, tuple[Revision, tuple[SchemaChange, ...]]]) -> frozenset[str]:
+    """Tables that new revisions below this one create: the change brings them, no database has rows in them.
+
+    A new base revision does not count: a history squashed into one (polar's) is stamped on
+    databases whose tables it creates, rows and all.
+    """
+    below = {r for r in ctx.graph.ancestors(revision.id) & read.keys() if ctx.graph.parents.get(r)}
+    return frozenset(c.table for r in below for c in read[r][1] if c.kind == "create_table" and c.table)
+
+
+_DIALECT_FOLDERS = frozenset({"postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql"})
 
 
 def _on_postgresql(ctx: RuleContext) -> bool:
     return not ctx.config.dialects or "postgresql" in ctx.config.dialects
+
+
+def _runs_on_postgresql(revision: Revision, change: SchemaChange) -> bool:
+    """Unless the change sits in a branch of upgrade() for other databases, or the revision in a
+    folder named after another one (prefect's `versions/sqlite`)."""
+    if change.dialects and "postgresql" not in change.dialects:
+        return False
+    folders = _DIALECT_FOLDERS.intersection(revision.path.replace("\\", "/").split("/")[:-1])
+    return not folders or "postgresql" in folders
 
 
 def _existing(change: SchemaChange) -> bool:
@@ -183,7 +213,7 @@ def blocking_index(ctx: RuleContext) -> Iterator[Hit]:
     if not _on_postgresql(ctx):
         return
     for revision, change in _changes(ctx):
-        if not _existing(change):
+        if not _existing(change) or not _runs_on_postgresql(revision, change):
             continue
         if change.kind == "create_index" and "concurrently" not in change.facts:
             yield _hit(revision, change, f"builds an index on {_where(change)} without CONCURRENTLY: writes to the "
@@ -244,7 +274,7 @@ def validating_foreign_key(ctx: RuleContext) -> Iterator[Hit]:
         return
     for revision, change in _changes(ctx):
         if change.kind in ("create_foreign_key", "create_check") and "not-valid" not in change.facts \
-                and _existing(change):
+                and _existing(change) and _runs_on_postgresql(revision, change):
             what = "a foreign key" if change.kind == "create_foreign_key" else "a check constraint"
             yield _hit(revision, change, f"adds {what} to {_where(change)} that checks every row under a "
                        "SHARE ROW EXCLUSIVE lock",

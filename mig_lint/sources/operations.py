@@ -23,6 +23,9 @@ KINDS = ("create_table", "drop_table", "rename_table", "add_column", "drop_colum
 _VOLATILE = re.compile(r"\b(random|gen_random_uuid|uuid_generate_v[14]|clock_timestamp|timeofday|nextval)\s*\(",
                        re.IGNORECASE)
 _SHOWN = 100
+# How code that branches on the database names it (`bind.dialect.name == "mysql"`, `url.startswith("postgres")`).
+_DIALECT_NAMES = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql", "mariadb": "mariadb",
+                  "sqlite": "sqlite", "oracle": "oracle", "mssql": "mssql"}
 
 
 @dataclass(frozen=True, **SLOTS)
@@ -36,6 +39,7 @@ class SchemaChange:
     column: str | None = None
     facts: frozenset[str] = frozenset()  # not-null, server-default, volatile-default, concurrently, autocommit,
     # not-valid, type, nullable-false, new-table (the table was created earlier in this upgrade), sql
+    dialects: frozenset[str] = frozenset()  # in a branch taken only on these databases; () = on every one
 
 
 def schema_changes(text: str) -> tuple[SchemaChange, ...]:
@@ -50,7 +54,37 @@ def schema_changes(text: str) -> tuple[SchemaChange, ...]:
     upgrade = defined[-1] if defined else None  # the last definition is the one Python keeps
     if upgrade is None:
         return ()
-    return _with_new_tables(tuple(_Reader(text).read(upgrade.body, {}, False)))
+    upgrade = _with_constants(upgrade, _module_constants(module, upgrade))
+    return _with_new_tables(tuple(_Reader(text).read(upgrade.body, {}, False, frozenset())))
+
+
+def _module_constants(module: ast.Module, upgrade: ast.FunctionDef) -> dict[str, str]:
+    """`TABLE_NAME = 'ports'` at module level (the last assignment wins), unless upgrade() assigns the name."""
+    local = {n.id for n in ast.walk(upgrade) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    constants: dict[str, str] = {}
+    for statement in module.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id not in local:
+            value = statement.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                constants[statement.targets[0].id] = value.value
+            else:
+                constants.pop(statement.targets[0].id, None)
+    return constants
+
+
+def _with_constants(upgrade: ast.FunctionDef, constants: dict[str, str]) -> ast.FunctionDef:
+    """upgrade() with the module's string constants read as the literals they hold."""
+
+    class Inline(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            if isinstance(node.ctx, ast.Load) and node.id in constants:
+                return ast.copy_location(ast.Constant(constants[node.id]), node)
+            return node
+
+    inlined = Inline().visit(upgrade)
+    assert isinstance(inlined, ast.FunctionDef)
+    return inlined
 
 
 def _with_new_tables(changes: tuple[SchemaChange, ...]) -> tuple[SchemaChange, ...]:
@@ -87,9 +121,17 @@ class _Reader:
         text = self.text[start:start + offset]
         return offset if text.isascii() else len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
 
-    def read(self, body: list[ast.stmt], batches: dict[str, str | None], autocommit: bool) -> Iterator[SchemaChange]:
-        """The changes of `body` in order; `batches` maps a batch alias to its table."""
+    def read(self, body: list[ast.stmt], batches: dict[str, str | None], autocommit: bool,
+             dialects: frozenset[str]) -> Iterator[SchemaChange]:
+        """The changes of `body` in order; `batches` maps a batch alias to its table, `dialects` says
+        which databases run `body` (() = every one)."""
         for statement in body:
+            if isinstance(statement, ast.If):
+                taken, other = _branch_dialects(statement.test)
+                yield from self._calls(statement.test, batches, autocommit, dialects)
+                yield from self.read(statement.body, batches, autocommit, taken or dialects)
+                yield from self.read(statement.orelse, batches, autocommit, other or dialects)
+                continue
             if isinstance(statement, (ast.With, ast.AsyncWith)):
                 inner = dict(batches)
                 inner_autocommit = autocommit
@@ -100,7 +142,7 @@ class _Reader:
                         inner[item.optional_vars.id] = _literal(_argument(call, 0, "table_name"))
                     elif _attribute_name(call) == "autocommit_block":
                         inner_autocommit = True
-                yield from self.read(statement.body, inner, inner_autocommit)
+                yield from self.read(statement.body, inner, inner_autocommit, dialects)
                 continue
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
@@ -109,14 +151,20 @@ class _Reader:
             nested = [b for b in bodies if isinstance(b, list) and b]
             heads = [v for name, v in ast.iter_fields(statement)
                      if name not in ("body", "orelse", "finalbody", "handlers") and isinstance(v, ast.AST)]
-            for node in (c for head in (heads if nested else [statement]) for c in _expression_calls(head)):
-                change = self.change(node, batches, autocommit)
-                if change is not None:
-                    yield change
+            for head in heads if nested else [statement]:
+                yield from self._calls(head, batches, autocommit, dialects)
             for inner_body in nested:
-                yield from self.read(inner_body, batches, autocommit)
+                yield from self.read(inner_body, batches, autocommit, dialects)
 
-    def change(self, call: ast.Call, batches: dict[str, str | None], autocommit: bool) -> SchemaChange | None:
+    def _calls(self, node: ast.AST, batches: dict[str, str | None], autocommit: bool,
+               dialects: frozenset[str]) -> Iterator[SchemaChange]:
+        for call in _expression_calls(node):
+            change = self.change(call, batches, autocommit, dialects)
+            if change is not None:
+                yield change
+
+    def change(self, call: ast.Call, batches: dict[str, str | None], autocommit: bool,
+               dialects: frozenset[str]) -> SchemaChange | None:
         func = call.func
         if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
             return None
@@ -133,7 +181,36 @@ class _Reader:
             return None
         statement = _one_line(self.source(call))
         facts = change.facts | ({"autocommit"} if autocommit else set())
-        return replace(change, line=call.lineno, statement=statement, facts=frozenset(facts))
+        return replace(change, line=call.lineno, statement=statement, facts=frozenset(facts), dialects=dialects)
+
+
+def _branch_dialects(test: ast.expr) -> tuple[frozenset[str], frozenset[str]]:
+    """The databases that take an `if`'s body and its `else`, when the test compares with dialect names:
+    `name == 'mysql'`, `name in ('mysql', 'mariadb')`, `url.startswith('postgres')`, their negations."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        taken, other = _branch_dialects(test.operand)
+        return other, taken
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        named = _dialects_named(test.comparators[0])
+        if isinstance(test.ops[0], (ast.Eq, ast.In)):
+            return named, frozenset()
+        if isinstance(test.ops[0], (ast.NotEq, ast.NotIn)):
+            return frozenset(), named
+    if isinstance(test, ast.Call) and _attribute_name(test) == "startswith" and len(test.args) == 1:
+        prefix = test.args[0]
+        if isinstance(prefix, ast.Constant) and isinstance(prefix.value, str):
+            name = next((n for n in _DIALECT_NAMES if prefix.value.lower().startswith(n)), None)
+            return (frozenset({_DIALECT_NAMES[name]}) if name else frozenset()), frozenset()
+    return frozenset(), frozenset()
+
+
+def _dialects_named(node: ast.expr) -> frozenset[str]:
+    """The dialects a literal (or a tuple, list or set of literals) names; () unless every one is a dialect."""
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else [node]
+    names = [i.value.lower() for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)]
+    if not items or len(names) != len(items) or any(n not in _DIALECT_NAMES for n in names):
+        return frozenset()
+    return frozenset(_DIALECT_NAMES[n] for n in names)
 
 
 def _expression_calls(node: ast.AST) -> Iterator[ast.Call]:
