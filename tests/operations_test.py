@@ -173,3 +173,76 @@ def test_a_script_without_a_content_id_or_that_cannot_be_read_is_read_each_time(
     store = ChangeStore(None)
     assert store.changes(str(tmp_path / "missing.py"), "", "alembic", "migrate_version") == ()
     assert not store.added and store.known == {}
+
+
+def _dialects(test: str) -> list[list[str]]:
+    text = (f"from alembic import op\n\n\ndef upgrade():\n    if {test}:\n        op.drop_table('a')\n"
+            "    else:\n        op.drop_table('b')\n")
+    return [sorted(c.dialects) for c in schema_changes(text)]
+
+
+@pytest.mark.parametrize(("test", "found"), [
+    pytest.param("bind.dialect.name == 'PostgreSQL'", [["postgresql"], []], id="equal-case-folded"),
+    pytest.param("name != 'sqlite'", [[], ["sqlite"]], id="not-equal"),
+    pytest.param("name in ['mysql', 'mariadb']", [["mariadb", "mysql"], []], id="in-list"),
+    pytest.param("name not in {'postgres'}", [[], ["postgresql"]], id="not-in-set"),
+    pytest.param("not url.startswith('mysql+pymysql://')", [[], ["mysql"]], id="not-startswith"),
+    pytest.param("name in ()", [[], []], id="empty-tuple"),
+    pytest.param("name in ('mysql', other)", [[], []], id="not-only-literals"),
+    pytest.param("name == 'mysqlx'", [[], []], id="no-dialect"),
+    pytest.param("version < 'mysql'", [[], []], id="other-comparison"),
+    pytest.param("url.startswith('http')", [[], []], id="startswith-no-dialect"),
+    pytest.param("url.startswith(prefix)", [[], []], id="startswith-computed"),
+    pytest.param("name == 'mysql' and op.drop_table('c')", [[], [], []], id="bool-op"),
+])
+def test_branches_on_the_dialect_name(test, found):
+    assert _dialects(test) == found
+
+
+def test_module_string_constants_name_tables_unless_upgrade_assigns_them():
+    text = ("from alembic import op\nimport sqlalchemy as sa\nTABLE = 'ports'\nOTHER = 'x'\nOTHER = make()\n"
+            "LOCAL = 'y'\nA, B = 'p', 'q'\n\n\ndef upgrade():\n    LOCAL = 'z'\n"
+            "    op.create_table(TABLE, sa.Column('id', sa.Integer))\n    op.create_index('ix', TABLE, ['id'])\n"
+            "    op.drop_table(OTHER)\n    op.drop_table(LOCAL)\n    op.drop_table(A)\n")
+    assert [(c.kind, c.table, sorted(c.facts)) for c in schema_changes(text)] == [
+        ("create_table", "ports", []), ("create_index", "ports", ["new-table"]), ("drop_table", None, []),
+        ("drop_table", None, []), ("drop_table", None, [])]
+
+
+def test_the_statement_is_the_call_as_written_over_lines_and_in_any_script():
+    text = ("\"\"\"café\"\"\"\nfrom alembic import op\n\n\ndef upgrade():\n    op.drop_column('café',\n"
+            "                   'naïve')  # ok\n    op.drop_table('thé')\r\n")
+    assert [c.statement for c in schema_changes(text)] == ["op.drop_column('café', 'naïve')", "op.drop_table('thé')"]
+
+
+def test_with_base_a_table_that_a_new_revision_below_creates_is_new(in_tmp, capsys, git):
+    write_tree(in_tmp, REVISIONS)
+    commit_all(git, "users")
+    git("checkout", "-q", "-b", "feature")
+    write_tree(in_tmp, {
+        "alembic/versions/7a1c9e0b3d52_teams.py": alembic_script("7a1c9e0b3d52", "3132a3d33769") + (
+            "\n\ndef upgrade():\n    op.create_table('teams', sa.Column('id', sa.Integer))\n"),
+        "alembic/versions/e2d4b6a8c0f1_team_index.py": alembic_script("e2d4b6a8c0f1", "7a1c9e0b3d52") + (
+            "\n\ndef upgrade():\n    op.create_index('ix_teams', 'teams', ['id'])\n"
+            "    op.create_index('ix_users', 'users', ['id'])\n"),
+        # a squash: a new base whose tables are stamped on databases that have them
+        "alembic/versions/4f6e8d0c2b1a_squash.py": alembic_script("4f6e8d0c2b1a", None) + (
+            "\n\ndef upgrade():\n    op.create_table('orgs', sa.Column('id', sa.Integer))\n"),
+        "alembic/versions/9b8a7c6d5e4f_org_index.py": alembic_script("9b8a7c6d5e4f", "4f6e8d0c2b1a") + (
+            "\n\ndef upgrade():\n    op.create_index('ix_orgs', 'orgs', ['id'])\n"),
+    })
+    commit_all(git, "teams")
+    found = main(["check", "--format", "json", "--select", "ML602", "--base", "main"])
+    report = json.loads(capsys.readouterr().out)
+    assert found == 1
+    assert [(f["path"].rsplit("/", 1)[1], f["line"]) for f in report["findings"]] == [
+        ("9b8a7c6d5e4f_org_index.py", 9), ("e2d4b6a8c0f1_team_index.py", 10)]
+
+
+def test_a_warm_run_recalls_the_dialects_of_each_change(in_tmp, capsys, monkeypatch):
+    monkeypatch.setenv("MIG_LINT_CACHE_DIR", str(in_tmp / "cache"))
+    write_tree(in_tmp, {**REVISIONS, "alembic/versions/3132a3d33769_users.py": alembic_script("3132a3d33769", None) + (
+        "\n\ndef upgrade():\n    if op.get_bind().dialect.name == 'mysql':\n        op.create_index('ix_a', 'users', ['a'])\n"
+        "    op.create_index('ix_b', 'users', ['b'])\n")})
+    assert _codes(capsys, "--select", "ML602") == [("ML602", 11)]
+    assert _codes(capsys, "--select", "ML602") == [("ML602", 11)]
