@@ -246,3 +246,10 @@ def test_a_warm_run_recalls_the_dialects_of_each_change(in_tmp, capsys, monkeypa
         "    op.create_index('ix_b', 'users', ['b'])\n")})
     assert _codes(capsys, "--select", "ML602") == [("ML602", 11)]
     assert _codes(capsys, "--select", "ML602") == [("ML602", 11)]
+
+
+def test_arguments_by_keyword_and_a_nullable_column_in_sql():
+    assert _read(
+        "op.add_column(table_name='t', column=sa.Column('c', sa.Integer, nullable=False))\n"
+        "op.execute('ALTER TABLE t ADD COLUMN d integer')\n"
+    ) == [(6, "add_column", "t", "c", ["not-null"]), (7, "add_column", "t", "d", ["sql"])]
