@@ -89,6 +89,7 @@ UNMAPPED = {
 
 # (revision, squawk rule, statement) -> why mig-lint does not report it; the table in docs/squawk.md.
 NEW_TABLE = "the table was created earlier in the same revision: no rows, no reader, nothing to lock"
+SQLITE_HISTORY = "the revision is in the history for SQLite (versions/sqlite): PostgreSQL never runs it"
 EXPLAINED = {
     ("d59b9f072b24", "adding-required-field", "ALTER TABLE users ADD COLUMN age INTEGER NOT NULL;"): NEW_TABLE,
     ("d59b9f072b24", "changing-column-type", "ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(80);"): NEW_TABLE,
@@ -97,6 +98,10 @@ EXPLAINED = {
         "PostgreSQL has no NOT VALID for UNIQUE: mig-lint reports ML602 there (the index CONCURRENTLY, then USING INDEX)",
     ("15ac43375722", "ban-drop-column", "ALTER TABLE orders DROP COLUMN user_id;"):
         "a drop in the contract branch is where it belongs: ML607 leaves contract revisions alone",
+    ("0c9a6f3e1d27", "require-concurrent-index-creation",
+     "CREATE INDEX IF NOT EXISTS ix_flow_run__state ON flow_run (state);"): SQLITE_HISTORY,
+    ("0c9a6f3e1d27", "constraint-missing-not-valid",
+     "ALTER TABLE flow_run ADD CONSTRAINT ck_flow_run__runs CHECK (runs >= 0);"): SQLITE_HISTORY,
     # gaps of mig-lint, reported on issue 14
     ("c66147c7cdf2", "ban-concurrent-index-creation-in-transaction",
      "CREATE INDEX CONCURRENTLY ix_orders_total ON orders (total);"):
