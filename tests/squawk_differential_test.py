@@ -102,18 +102,6 @@ EXPLAINED = {
      "CREATE INDEX IF NOT EXISTS ix_flow_run__state ON flow_run (state);"): SQLITE_HISTORY,
     ("0c9a6f3e1d27", "constraint-missing-not-valid",
      "ALTER TABLE flow_run ADD CONSTRAINT ck_flow_run__runs CHECK (runs >= 0);"): SQLITE_HISTORY,
-    # gaps of mig-lint, reported on issue 14
-    ("c66147c7cdf2", "ban-concurrent-index-creation-in-transaction",
-     "CREATE INDEX CONCURRENTLY ix_orders_total ON orders (total);"):
-        "gap: CONCURRENTLY in op.execute SQL outside autocommit_block() is not reported",
-    ("4667db1eb53d", "constraint-missing-not-valid", "ALTER TABLE orders VALIDATE CONSTRAINT fk3;"):
-        "gap: VALIDATE CONSTRAINT in the revision that added it NOT VALID is not reported",
-    ("8e5f6a7b8c9d", "adding-foreign-key-constraint",
-     "ALTER TABLE payments ADD FOREIGN KEY(invoice_id) REFERENCES invoices (id);"):
-        "gap: a foreign key inside an added column (sa.Column(..., sa.ForeignKey(...))) is not read",
-    ("8e5f6a7b8c9d", "constraint-missing-not-valid",
-     "ALTER TABLE payments ADD FOREIGN KEY(invoice_id) REFERENCES invoices (id);"):
-        "gap: the same statement, squawk's second rule on it",
 }
 
 # What mig-lint reports on rendered revisions that no squawk rule maps to: (fixture, revision, line, code).

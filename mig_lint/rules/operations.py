@@ -70,12 +70,13 @@ class ChangeStore:
         if key in self.recalled:
             return self.recalled[key]
         if key in self.known:
-            found = tuple(SchemaChange(k, line, statement, table, column, frozenset(facts), frozenset(dialects))
-                          for k, line, statement, table, column, facts, dialects in self.known[key])
+            found = tuple(SchemaChange(k, line, statement, table, column, frozenset(facts), frozenset(dialects),
+                                       name) for k, line, statement, table, column, facts, dialects, name
+                          in self.known[key])
         else:
             found = _read_changes(path, format_, version_table)
             self.known[key] = tuple((c.kind, c.line, c.statement, c.table, c.column, tuple(sorted(c.facts)),
-                                     tuple(sorted(c.dialects))) for c in found)
+                                     tuple(sorted(c.dialects)), c.name) for c in found)
             self.added = True
         self.recalled[key] = found
         return found
@@ -90,7 +91,7 @@ class ChangeStore:
         self.added = False
 
 
-_STORE_FORMAT = f"2/{__version__}"  # 2: with the dialects of each change
+_STORE_FORMAT = f"3/{__version__}"  # 2: with the dialects of each change; 3: and constraint names
 _STORE = ChangeStore(None)
 
 
@@ -219,7 +220,7 @@ def blocking_index(ctx: RuleContext) -> Iterator[Hit]:
             yield _hit(revision, change, f"builds an index on {_where(change)} without CONCURRENTLY: writes to the "
                        "table wait for the whole build (SHARE lock)",
                        "with op.get_context().autocommit_block(): op.create_index(..., postgresql_concurrently=True)")
-        elif change.kind == "create_index" and "autocommit" not in change.facts and "sql" not in change.facts:
+        elif change.kind == "create_index" and "autocommit" not in change.facts:
             yield _hit(revision, change, "asks for CONCURRENTLY inside the migration's transaction: PostgreSQL "
                        "refuses it (CREATE INDEX CONCURRENTLY cannot run inside a transaction block)",
                        "wrap it in `with op.get_context().autocommit_block():`")
@@ -272,14 +273,27 @@ def validating_foreign_key(ctx: RuleContext) -> Iterator[Hit]:
     """
     if not _on_postgresql(ctx):
         return
-    for revision, change in _changes(ctx):
-        if change.kind in ("create_foreign_key", "create_check") and "not-valid" not in change.facts \
-                and _existing(change) and _runs_on_postgresql(revision, change):
-            what = "a foreign key" if change.kind == "create_foreign_key" else "a check constraint"
+    changes = list(_changes(ctx))
+    added_not_valid = {(r.id, c.name) for r, c in changes
+                       if c.kind in ("create_foreign_key", "create_check") and "not-valid" in c.facts and c.name}
+    for revision, change in changes:
+        if not _existing(change) or not _runs_on_postgresql(revision, change):
+            continue
+        what = "a foreign key" if change.kind == "create_foreign_key" else "a check constraint"
+        if change.kind in ("create_foreign_key", "create_check") and "not-valid" not in change.facts:
             yield _hit(revision, change, f"adds {what} to {_where(change)} that checks every row under a "
                        "SHARE ROW EXCLUSIVE lock",
                        "add it with postgresql_not_valid=True (NOT VALID), then VALIDATE CONSTRAINT in a later "
                        "revision")
+        elif change.kind == "validate_constraint" and (revision.id, change.name) in added_not_valid:
+            yield _hit(revision, change, f"validates {change.name} in the revision that added it NOT VALID: the "
+                       "lock of the ADD is still held through the scan",
+                       "VALIDATE CONSTRAINT in a later revision, in its own transaction")
+        elif change.kind == "add_column" and "foreign-key" in change.facts:
+            yield _hit(revision, change, f"adds {_where(change)} with a foreign key: ADD FOREIGN KEY checks "
+                       "every row under a SHARE ROW EXCLUSIVE lock",
+                       "add the column without the key, then create_foreign_key(..., postgresql_not_valid=True) "
+                       "and VALIDATE CONSTRAINT later")
 
 
 @rule("ML605", "breaking-rename", "error", opt_in=True)

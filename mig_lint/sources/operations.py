@@ -19,7 +19,7 @@ from mig_lint.model import SLOTS
 # Kinds of change; `sql` says it came from a statement in op.execute.
 KINDS = ("create_table", "drop_table", "rename_table", "add_column", "drop_column", "alter_column",
          "rename_column", "create_index", "drop_index", "create_unique", "create_foreign_key", "create_check",
-         "create_primary_key", "drop_constraint")
+         "create_primary_key", "drop_constraint", "validate_constraint")
 _VOLATILE = re.compile(r"\b(random|gen_random_uuid|uuid_generate_v[14]|clock_timestamp|timeofday|nextval)\s*\(",
                        re.IGNORECASE)
 _SHOWN = 100
@@ -40,6 +40,7 @@ class SchemaChange:
     facts: frozenset[str] = frozenset()  # not-null, server-default, volatile-default, concurrently, autocommit,
     # not-valid, type, nullable-false, new-table (the table was created earlier in this upgrade), sql
     dialects: frozenset[str] = frozenset()  # in a branch taken only on these databases; () = on every one
+    name: str | None = None  # the constraint's name, when written as a literal
 
 
 def schema_changes(text: str) -> tuple[SchemaChange, ...]:
@@ -254,7 +255,8 @@ def _op_change(call: ast.Call, method: str, batch_table: str | None, batched: bo
         facts = {"not-valid"} if _is_true(_keyword(call, "postgresql_not_valid")) else set()
         names = {"create_foreign_key": "source_table"}.get(method, "table_name")
         on = batch_table if batched else _literal(_argument(call, 1, names))
-        return SchemaChange(kind, 0, "", on, None, frozenset(facts))
+        name = _literal(_argument(call, 0, "constraint_name"))
+        return SchemaChange(kind, 0, "", on, None, frozenset(facts), name=name)
     if method == "drop_constraint":
         on = batch_table if batched else _literal(_argument(call, 1, "table_name"))
         return SchemaChange("drop_constraint", 0, "", on)
@@ -286,6 +288,9 @@ def _column_facts(column: ast.expr | None) -> tuple[str | None, frozenset[str]]:
         facts.add("server-default")
         if _VOLATILE.search(ast.unparse(default)):
             facts.add("volatile-default")
+    if any(_attribute_name(arg) == "ForeignKey" or (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name)
+                                                   and arg.func.id == "ForeignKey") for arg in column.args):
+        facts.add("foreign-key")  # alembic adds it with ADD FOREIGN KEY, validated at once
     return _literal(_argument(column, 0, "name")), frozenset(facts)
 
 
@@ -304,10 +309,11 @@ _ALTER_ACTIONS = (
     (re.compile(r"^RENAME\s+(?:COLUMN\s+)?(\w+)\s+TO\s+", re.I), "rename_column"),
     (re.compile(r"^ALTER\s+(?:COLUMN\s+)?(\w+)\s+(?:SET\s+DATA\s+)?TYPE\b", re.I), "alter_type"),
     (re.compile(r"^ALTER\s+(?:COLUMN\s+)?(\w+)\s+SET\s+NOT\s+NULL", re.I), "set_not_null"),
-    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+\w+\s+)?FOREIGN\s+KEY", re.I), "create_foreign_key"),
-    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+\w+\s+)?CHECK\b", re.I), "create_check"),
+    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+(\w+)\s+)?FOREIGN\s+KEY", re.I), "create_foreign_key"),
+    (re.compile(r"^ADD\s+(?:CONSTRAINT\s+(\w+)\s+)?CHECK\b", re.I), "create_check"),
     (re.compile(r"^ADD\s+(?:CONSTRAINT\s+\w+\s+)?UNIQUE\b", re.I), "create_unique"),
     (re.compile(r"^DROP\s+CONSTRAINT\b", re.I), "drop_constraint"),
+    (re.compile(r"^VALIDATE\s+CONSTRAINT\s+(\w+)", re.I), "validate_constraint"),
 )
 
 
@@ -349,6 +355,8 @@ def _alter_table_sql(table: str, action: str) -> SchemaChange | None:
             return SchemaChange("alter_column", 0, "", table, column, frozenset(facts | {"type"}))
         if kind == "set_not_null":
             return SchemaChange("alter_column", 0, "", table, column, frozenset(facts | {"nullable-false"}))
+        if kind in ("create_foreign_key", "create_check", "validate_constraint"):
+            return SchemaChange(kind, 0, "", table, None, frozenset(facts), name=column)
         return SchemaChange(kind, 0, "", table, column, frozenset(facts))
     return None
 
