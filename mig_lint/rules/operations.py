@@ -20,6 +20,7 @@ from typing import Any
 
 from mig_lint import __version__
 from mig_lint.atomic import write_atomically
+from mig_lint.config import DIALECTS
 from mig_lint.model import Hit
 from mig_lint.model import Revision
 from mig_lint.rules.base import rule
@@ -134,7 +135,7 @@ def _created_below(ctx: RuleContext, revision: Revision,
     return frozenset(c.table for r in below for c in read[r][1] if c.kind == "create_table" and c.table)
 
 
-_DIALECT_FOLDERS = frozenset({"postgresql", "mysql", "mariadb", "sqlite", "oracle", "mssql"})
+_DIALECT_FOLDERS = frozenset(DIALECTS)
 
 
 def _on_postgresql(ctx: RuleContext) -> bool:
