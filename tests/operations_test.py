@@ -253,3 +253,14 @@ def test_arguments_by_keyword_and_a_nullable_column_in_sql():
         "op.add_column(table_name='t', column=sa.Column('c', sa.Integer, nullable=False))\n"
         "op.execute('ALTER TABLE t ADD COLUMN d integer')\n"
     ) == [(6, "add_column", "t", "c", ["not-null"]), (7, "add_column", "t", "d", ["sql"])]
+
+
+def test_a_finding_shows_the_call_the_statement_it_issues_and_the_safe_pattern(in_tmp, capsys):
+    write_tree(in_tmp, REVISIONS)
+    assert main(["check", "--select", "ML602", "--format", "json"]) == 1
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["message"] == (
+        "`op.create_index('ix_a', 'users', ['a'])` (`CREATE INDEX ix_a ON users (...)`) builds an index on users "
+        "without CONCURRENTLY: writes to the table wait for the whole build (SHARE lock)")
+    assert finding["hint"] == ("with op.get_context().autocommit_block(): "
+                               "op.create_index(..., postgresql_concurrently=True)")

@@ -92,7 +92,7 @@ class ChangeStore:
         self.added = False
 
 
-_STORE_FORMAT = f"3/{__version__}"  # 2: with the dialects of each change; 3: and constraint names
+_STORE_FORMAT = f"4/{__version__}"  # 2: with the dialects of each change; 3: constraint names; 4: index names
 _STORE = ChangeStore(None)
 
 
@@ -161,7 +161,33 @@ def _where(change: SchemaChange) -> str:
 
 
 def _hit(revision: Revision, change: SchemaChange, message: str, hint: str) -> Hit:
-    return Hit(revision.path, change.line, f"`{change.statement}` {message}", hint=hint, revision=revision.id)
+    issued = _issued(change)
+    shown = f"`{change.statement}`" + (f" (`{issued}`)" if issued and "sql" not in change.facts else "")
+    return Hit(revision.path, change.line, f"{shown} {message}", hint=hint, revision=revision.id)
+
+
+def _issued(change: SchemaChange) -> str | None:
+    """The statement the change issues on PostgreSQL, in outline (`...` for what the reader does not know)."""
+    table, column, name = change.table or "...", change.column or "...", change.name or "..."
+    if change.kind == "add_column":
+        return f"ALTER TABLE {table} ADD COLUMN {column} ..." + (" NOT NULL" if "not-null" in change.facts else "")
+    if change.kind == "create_index":
+        unique = "UNIQUE " if "unique" in change.facts else ""
+        concurrently = "CONCURRENTLY " if "concurrently" in change.facts else ""
+        return f"CREATE {unique}INDEX {concurrently}{name} ON {table} (...)"
+    return {
+        "create_unique": f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE (...)",
+        "create_foreign_key": f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY (...) REFERENCES ..."
+                              + (" NOT VALID" if "not-valid" in change.facts else ""),
+        "create_check": f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK (...)"
+                        + (" NOT VALID" if "not-valid" in change.facts else ""),
+        "alter_column": f"ALTER TABLE {table} ALTER COLUMN {column} "
+                        + ("TYPE ..." if "type" in change.facts else "SET NOT NULL"),
+        "rename_table": f"ALTER TABLE {table} RENAME TO ...",
+        "rename_column": f"ALTER TABLE {table} RENAME COLUMN {column} TO ...",
+        "drop_table": f"DROP TABLE {table}",
+        "drop_column": f"ALTER TABLE {table} DROP COLUMN {column}",
+    }.get(change.kind)
 
 
 def _label(ctx: RuleContext, revision: Revision) -> str | None:

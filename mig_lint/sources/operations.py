@@ -40,7 +40,7 @@ class SchemaChange:
     facts: frozenset[str] = frozenset()  # not-null, server-default, volatile-default, concurrently, autocommit,
     # not-valid, type, nullable-false, new-table (the table was created earlier in this upgrade), sql
     dialects: frozenset[str] = frozenset()  # in a branch taken only on these databases; () = on every one
-    name: str | None = None  # the constraint's name, when written as a literal
+    name: str | None = None  # the constraint's or index's name, when written as a literal
 
 
 def schema_changes(text: str) -> tuple[SchemaChange, ...]:
@@ -244,7 +244,8 @@ def _op_change(call: ast.Call, method: str, batch_table: str | None, batched: bo
         facts = {"concurrently"} if _is_true(_keyword(call, "postgresql_concurrently")) else set()
         if _is_true(_keyword(call, "unique")):
             facts.add("unique")
-        return SchemaChange("create_index", 0, "", on, None, frozenset(facts))
+        return SchemaChange("create_index", 0, "", on, None, frozenset(facts),
+                            name=_literal(_argument(call, 0, "index_name")))
     if method == "drop_index":
         on = batch_table if batched else _literal(_keyword(call, "table_name") or _argument(call, 1, "table_name"))
         return SchemaChange("drop_index", 0, "", on)
