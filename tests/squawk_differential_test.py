@@ -388,3 +388,13 @@ def test_a_revision_that_does_not_render_offline_is_reported_offline_unsafe(diff
 def test_docs_explain_every_difference():
     table = (FIXTURES.parent / "docs" / "squawk.md").read_text()
     assert [key for key in EXPLAINED if f"| {key[0]} | {key[1]} |" not in table] == []
+
+
+def test_each_ml6xx_rule_doc_names_the_squawk_rules_mapped_to_it():
+    from mig_lint.rules import ALL_RULES
+
+    for rule in ALL_RULES:
+        if rule.code.startswith("ML6"):
+            line = " ".join(rule.doc.split("squawk: ", 1)[1].split(". ", 1)[0].split())
+            named = set(re.findall(r"[a-z]+(?:-[a-z]+)+", line)) - {"adding-not-nullable-field"}
+            assert named == {name for name, code in MAPPED.items() if code == rule.code}, rule.code

@@ -212,6 +212,9 @@ def not_null_without_default(ctx: RuleContext) -> Iterator[Hit]:
     Example: `op.add_column('users', sa.Column('age', sa.Integer(), nullable=False))` (bad).
     Safe: add it nullable (or with `server_default=`), fill it, then
           `op.alter_column('users', 'age', nullable=False)` (in a later revision on a busy table).
+
+    squawk: adding-required-field. Differs on a table created earlier in the same revision or
+    by a new revision below it: it has no rows, so mig-lint says nothing (docs/squawk.md).
     """
     for revision, change in _changes(ctx):
         if change.kind == "add_column" and "not-null" in change.facts and "server-default" not in change.facts \
@@ -237,6 +240,11 @@ def blocking_index(ctx: RuleContext) -> Iterator[Hit]:
           `    op.create_index('ix_users_email', 'users', ['email'], postgresql_concurrently=True)`
           (a unique constraint: the unique index concurrently first, then
           `ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX ...`).
+
+    squawk: require-concurrent-index-creation, ban-concurrent-index-creation-in-transaction,
+    disallowed-unique-constraint. Differs: squawk also asks for NOT VALID on a unique
+    constraint, which PostgreSQL has no form of (mig-lint gives the advice above); tables new
+    in the change and revisions that run only on other databases are left alone.
     """
     if not _on_postgresql(ctx):
         return
@@ -271,6 +279,9 @@ def table_rewrite(ctx: RuleContext) -> Iterator[Hit]:
     Example: `op.alter_column('orders', 'total', type_=sa.Numeric(12, 2))` (bad).
     Safe: add a column of the new type, backfill it in batches, move reads and writes,
           drop the old one in a later release.
+
+    squawk: changing-column-type, adding-field-with-default (volatile default). Differs on
+    tables new in the change, which have no rows to rewrite.
     """
     for revision, change in _changes(ctx):
         if not _existing(change):
@@ -297,6 +308,10 @@ def validating_foreign_key(ctx: RuleContext) -> Iterator[Hit]:
     Example: `op.create_foreign_key('fk_orders_user', 'orders', 'users', ['user_id'], ['id'])` (bad).
     Safe: `op.create_foreign_key(..., postgresql_not_valid=True)`, then in a later revision
           `op.execute('ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_user')` (no write lock).
+
+    squawk: adding-foreign-key-constraint, constraint-missing-not-valid. Differs on tables new
+    in the change and on revisions that run only on other databases (a dialect branch of
+    upgrade(), prefect's `versions/sqlite`); for UNIQUE see ML602.
     """
     if not _on_postgresql(ctx):
         return
@@ -335,6 +350,9 @@ def breaking_rename(ctx: RuleContext) -> Iterator[Hit]:
     Example: `op.alter_column('users', 'name', new_column_name='full_name')` (bad).
     Safe: add the new column (or a view), write both, move the readers, drop the old name
           in a later release.
+
+    squawk: renaming-column, renaming-table. Differs on tables new in the change: no running
+    release reads their old names.
     """
     for revision, change in _changes(ctx):
         if change.kind in ("rename_table", "rename_column") and _existing(change):
@@ -356,6 +374,9 @@ def contract_in_expand(ctx: RuleContext) -> Iterator[Hit]:
     Example: `op.drop_column('ports', 'legacy')` in a revision labelled `expand` (bad).
     Safe: additions (tables, columns, indexes, constraints) in expand; drops, renames and
           NOT NULL in contract.
+
+    squawk: none (it knows no branches); its adding-not-nullable-field matches the NOT NULL
+    part only in expand.
     """
     for revision, change in _changes(ctx):
         label = _label(ctx, revision)
@@ -380,6 +401,9 @@ def destructive_operation(ctx: RuleContext) -> Iterator[Hit]:
 
     Example: `op.drop_column('users', 'legacy_flag')` in the release that stops reading it (bad).
     Safe: stop reading it in one release, drop it in the next (or in a contract revision).
+
+    squawk: ban-drop-column, ban-drop-table. Differs in contract revisions, where drops belong
+    (ML606 reports a drop in expand). Every difference, fixture by fixture: docs/squawk.md.
     """
     for revision, change in _changes(ctx):
         if change.kind in ("drop_table", "drop_column") and _label(ctx, revision) != CONTRACT:
