@@ -18,6 +18,7 @@ modules are byte-compiled, as `pip install` leaves them.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -64,6 +65,7 @@ class Command:
     argv: tuple[str, ...]
     cache: Path | None = None  # emptied before each run with --cache cold
     cwd: Path | None = None
+    restore: Path | None = None  # with --cache cold, copied into `cache` first (a CI cache restored)
 
 
 def mig_lint_command() -> list[str]:
@@ -139,9 +141,21 @@ def fresh_clone(origin: Path, into: Path) -> Path:
     return into
 
 
+def seed_ci_cache(origin: Path, seed: Path, into: Path, mig_lint: str, env: dict[str, str]) -> None:
+    """What a CI cache holds for a pull request: `.mig-lint-cache` of a check of the main branch,
+    run in a clone elsewhere (another folder, other mtimes and inodes)."""
+    shutil.rmtree(seed, ignore_errors=True)
+    git(origin.parent, "clone", "-q", "--branch", "main", str(origin), str(seed))
+    subprocess.run((mig_lint, "check", "."), cwd=seed, env=env, capture_output=True, check=True)
+    shutil.copytree(seed / ".mig-lint-cache", into)
+    shutil.rmtree(seed)
+
+
 def run(cmd: Command, env: dict[str, str], cold: bool) -> tuple[float, str]:
     if cold and cmd.cache is not None:
         shutil.rmtree(cmd.cache, ignore_errors=True)
+        if cmd.restore is not None:
+            shutil.copytree(cmd.restore, cmd.cache)
     start = time.perf_counter()
     proc = subprocess.run(cmd.argv, capture_output=True, text=True, env=env, cwd=cmd.cwd)
     elapsed = time.perf_counter() - start
@@ -170,7 +184,7 @@ def sanity_notes(column: str, stdout: str, size: int, head: str) -> list[str]:
 
 
 def bench_size(
-    size: int, commands: list[Command], args: argparse.Namespace, env: dict[str, str], clone: Callable[[], None]
+    size: int, commands: list[Command], args: argparse.Namespace, env: dict[str, str], clone: Callable[[], object]
 ) -> tuple[dict[str, float], list[str]]:
     """Medians by column; each pass of a cold run starts from `clone()` (a fresh clone)."""
     cold = args.cache == "cold"
@@ -219,18 +233,19 @@ def render_table(results: dict[int, dict[str, float]], cold: bool) -> list[str]:
 
 def _cold_table(results: dict[int, dict[str, float]]) -> list[str]:
     lines = [
-        "| revisions | check (s) | check --base (s) | alembic heads, 1st run (s) | alembic heads, 2nd run (s) "
-        "| floor (s) | alembic 1st / check | alembic 2nd / check | check --base / check | check / floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| revisions | .mig-lint-cache | check (s) | check --base (s) | alembic heads, 1st run (s) "
+        "| alembic heads, 2nd run (s) | floor (s) | alembic 1st / check | alembic 2nd / check | check --base / check |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size, med in results.items():
-        mig, base, floor = med.get("mig-lint"), med.get("mig-lint --base"), med.get("floor")
-        first, second = med.get("alembic"), med.get("alembic 2nd")
-        lines.append(
-            f"| {size:,} | {_fmt(mig, '.3f')} | {_fmt(base, '.3f')} | {_fmt(first, '.3f')} | {_fmt(second, '.3f')} "
-            f"| {_fmt(floor, '.3f')} | {_fmt(_ratio(first, mig), '.1f')} | {_fmt(_ratio(second, mig), '.1f')} "
-            f"| {_fmt(_ratio(base, mig), '.2f')} | {_fmt(_ratio(mig, floor), '.2f')} |"
-        )
+        first, second, floor = med.get("alembic"), med.get("alembic 2nd"), med.get("floor")
+        for cache, suffix in (("none", ""), ("restored (CI cache)", " CI cache")):
+            mig, base = med.get("mig-lint" + suffix), med.get("mig-lint --base" + suffix)
+            lines.append(
+                f"| {size:,} | {cache} | {_fmt(mig, '.3f')} | {_fmt(base, '.3f')} | {_fmt(first, '.3f')} "
+                f"| {_fmt(second, '.3f')} | {_fmt(floor, '.3f')} | {_fmt(_ratio(first, mig), '.1f')} "
+                f"| {_fmt(_ratio(second, mig), '.1f')} | {_fmt(_ratio(base, mig), '.2f')} |"
+            )
     return lines
 
 
@@ -256,14 +271,17 @@ def evaluate_targets(results: dict[int, dict[str, float]], cold: bool = False) -
 
 def _cold_targets(results: dict[int, dict[str, float]]) -> list[tuple[str, str, bool | None]]:
     r10k = results.get(10000, {})
-    speedup = _ratio(r10k.get("alembic"), r10k.get("mig-lint"))
-    gate = _ratio(r10k.get("mig-lint --base"), r10k.get("mig-lint"))
-    return [
-        ("10,000, fresh clone: alembic heads / check >= 5", _fmt(speedup, ".1f", "x"),
-         None if speedup is None else speedup >= 5),
-        ("10,000, fresh clone: check --base / check <= 1.5", _fmt(gate, ".2f", "x"),
-         None if gate is None else gate <= 1.5),
-    ]
+    targets: list[tuple[str, str, bool | None]] = []
+    for cache, suffix in (("no cache", ""), ("the CI cache restored", " CI cache")):
+        check, base = r10k.get("mig-lint" + suffix), r10k.get("mig-lint --base" + suffix)
+        for run, column in (("1st", "alembic"), ("2nd", "alembic 2nd")):
+            speedup = _ratio(r10k.get(column), check)
+            targets.append((f"10,000, fresh clone, {cache}: alembic heads ({run} run) / check >= 5",
+                            _fmt(speedup, ".1f", "x"), None if speedup is None else speedup >= 5))
+        gate = _ratio(base, check)
+        targets.append((f"10,000, fresh clone, {cache}: check --base / check <= 1.5", _fmt(gate, ".2f", "x"),
+                        None if gate is None else gate <= 1.5))
+    return targets
 
 
 def render_targets(targets: list[tuple[str, str, bool | None]]) -> list[str]:
@@ -302,7 +320,7 @@ def _commands(
     python = _interpreter(mig_lint)
     with_alembic = args.skip_alembic_above is None or size <= args.skip_alembic_above
     if args.cache == "cold":
-        return _clone_commands(mig_lint, alembic if with_alembic else None, python, tree)
+        return _clone_commands(mig_lint, alembic if with_alembic else None, python, tree, cache)
     commands = [Command("mig-lint", (mig_lint, "check", "--format", "json", str(tree)), cache)]
     if with_alembic:
         argv = (alembic, "-c", str(tree / "alembic.ini"), "heads")
@@ -312,12 +330,18 @@ def _commands(
     return commands
 
 
-def _clone_commands(mig_lint: str, alembic: str | None, python: str, clone: Path) -> list[Command]:
-    """Run inside a fresh clone, in this order: each mig-lint starts with no .mig-lint-cache."""
+def _clone_commands(
+    mig_lint: str, alembic: str | None, python: str, clone: Path, ci_cache: Path | None = None
+) -> list[Command]:
+    """Run inside a fresh clone, in this order: each mig-lint starts with no .mig-lint-cache,
+    or (the `CI cache` columns) with a copy of `ci_cache`, made by a check in another clone."""
     cache = clone / ".mig-lint-cache"
     check = (mig_lint, "check", "--format", "json", ".")
     commands = [Command("mig-lint", check, cache, clone),
                 Command("mig-lint --base", (*check, "--base", "origin/main"), cache, clone)]
+    if ci_cache is not None:
+        commands += [Command("mig-lint CI cache", check, cache, clone, ci_cache),
+                     Command("mig-lint --base CI cache", (*check, "--base", "origin/main"), cache, clone, ci_cache)]
     if alembic is not None:
         argv = (alembic, "-c", "alembic.ini", "heads")
         commands += [Command("alembic", argv, None, clone), Command("alembic 2nd", argv, None, clone)]
@@ -335,11 +359,11 @@ def bench_all(
     with tempfile.TemporaryDirectory(prefix="mig-lint-bench-") as work:
         for size in args.sizes:
             size_env = dict(env)
+            clone: Callable[[], object]
             if args.cache == "cold":
                 origin, tree = ensure_origin(size), Path(work, f"clone-{size}")
-
-                def clone(origin: Path = origin, tree: Path = tree) -> None:
-                    fresh_clone(origin, tree)
+                clone = functools.partial(fresh_clone, origin, tree)
+                seed_ci_cache(origin, Path(work, f"seed-{size}"), Path(work, f"cache-{size}"), mig_lint, env)
             else:
                 tree, clone = ensure_tree(size), (lambda: None)
                 size_env["MIG_LINT_CACHE_DIR"] = str(Path(work, f"cache-{size}"))

@@ -177,13 +177,61 @@ def test_recalled_scripts_are_rebuilt_or_read_again(in_tmp, monkeypatch, capsys,
         with open(scripts_path, "rb") as f:
             _format, folders = marshal.loads(f.read())
         for kept in folders.values():
-            for name, (status, blob) in kept.items():
-                kept[name] = ((0, 0, 0), blob) if damage == "stale" else (status, b"garbled")
+            blobs = [blob for _status, blob in kept.values()]
+            for name, (status, blob) in kept.items():  # stale: each name holds the other script
+                kept[name] = (status, blobs[blobs.index(blob) - 1]) if damage == "stale" else (status, b"garbled")
         with open(scripts_path, "wb") as f:
             f.write(marshal.dumps((_FORMAT, folders)))
     reads = _reads(monkeypatch)
     assert (main(["check", "--format", "json", "repo"]), capsys.readouterr()) == cold
     assert reads == ([] if damage == "none" else ["001_a.py", "002_b.py"])
+
+
+def test_a_clone_elsewhere_with_the_cache_restored_reads_no_script_again(tmp_path, monkeypatch, capsys):
+    """CI: a fresh clone (new mtimes and inodes, another folder) with `.mig-lint-cache` restored."""
+    import shutil
+
+    monkeypatch.delenv("MIG_LINT_CACHE_DIR")
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_tree(first, SCRIPTS)
+    monkeypatch.chdir(first)
+    cold = _check_json(capsys)
+    shutil.copytree(first, second, copy_function=shutil.copy)
+    (second / "db/versions/b.py").write_text(alembic_script("b", "a"))  # edited in this clone
+    monkeypatch.chdir(second)
+    reads = _reads(monkeypatch)
+    restored = _check_json(capsys)
+    assert reads == ["b.py", "d.py"]  # d.py reads labels.py: never kept
+    reads.clear()
+    assert _check_json(capsys) == restored
+    assert reads == ["d.py"]  # the records now hold this clone's file statuses
+    assert '"ML204"' in cold[1] and restored == _check_json(capsys, "--no-cache")
+
+
+@pytest.mark.parametrize("record", ["same", "no-digest", "short", "fifo"])
+def test_a_record_of_a_file_whose_status_changed_stands_only_on_the_same_content(in_tmp, monkeypatch, capsys,
+                                                                                  record):
+    from mig_lint.sources.cache import _FORMAT
+
+    write_tree(in_tmp, SCRIPTS)
+    cold = _check_json(capsys)
+    records_path = _cache_files()[0]
+    with open(records_path, "rb") as f:
+        _format, folders = marshal.loads(f.read())
+    for records in folders.values():
+        for name, kept in records.items():
+            moved = ((0, 0, 0), *kept[1:])
+            records[name] = {"same": moved, "no-digest": ((0, 0, 0), "", *kept[2:]), "short": ((0, 0, 0),),
+                             "fifo": moved}[record]
+    with open(records_path, "wb") as f:
+        f.write(marshal.dumps((_FORMAT, folders)))
+    if record == "fifo":  # not read to be hashed: read as a script, it is ML201
+        os.remove(in_tmp / "db/versions/c.py")
+        os.mkfifo(in_tmp / "db/versions/c.py")
+    reads = _reads(monkeypatch)
+    code, out, _ = _check_json(capsys)
+    assert reads == {"same": ["d.py"], "fifo": ["c.py", "d.py"]}.get(record, ["a.py", "b.py", "c.py", "d.py"])
+    assert (code, out) == cold[:2] if record != "fifo" else '"ML201"' in out and "c.py" in out
 
 
 def test_recalled_scripts_are_a_sequence(in_tmp, capsys):
@@ -246,14 +294,16 @@ def test_parallel_compiling_finds_what_the_serial_path_finds(in_tmp, monkeypatch
     assert _check_json(capsys) == serial
 
 
-def test_a_cache_restored_elsewhere_skips_the_scripts_it_knows(in_tmp, monkeypatch, capsys):
-    """A fresh clone with a CI cache of the folder: statuses differ, digests do not."""
+def test_a_syntax_record_restored_elsewhere_skips_the_scripts_it_knows(in_tmp, monkeypatch, capsys):
+    """A fresh clone with only the syntax record of an earlier one: statuses differ, digests do not."""
     from mig_lint.sources import syntax
 
     _tree_with_syntax_errors(in_tmp)
     first = _check_json(capsys)
     for script in (in_tmp / "db/versions").iterdir():
         os.utime(script, ns=(1, 1), follow_symlinks=False)
+    for path in _cache_files():  # the script records would spare even the reading
+        os.remove(path)
     parallel = _parallel(monkeypatch)
     monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no fork")))  # all in-process
     compiled = []

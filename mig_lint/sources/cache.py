@@ -3,7 +3,10 @@
 A pre-commit hook runs `check` on every commit, and a history of thousands of scripts
 changes by one or two between runs. Each script read is kept in
 `<project>/.mig-lint-cache/scripts-pyXY.marshal` with the (mtime, size, inode) of its
-file, as ruff and mypy key theirs; a file whose status changed is read again. A record
+file, as ruff and mypy key theirs. A file whose status changed is read and hashed: when
+its git blob id is still the record's (a fresh clone with the cache restored from an
+earlier one, where every mtime and inode is new), the record stands, with the new status;
+else the script is parsed again. A record
 holds what `check` needs without rebuilding the script: the revision it declares, the
 hits of the per-script rules and its inline ignores. The script itself is kept
 marshalled and rebuilt only when something asks for it (ML311, the gate's base branch). Scripts whose
@@ -37,10 +40,10 @@ from mig_lint.model import Span
 from mig_lint.sources.syntax import prepare_cache_directory
 
 # A new mig-lint may read scripts (or judge them) differently: its records start afresh.
-_FORMAT = f"4/{__version__}"
+_FORMAT = f"5/{__version__}"
 Status = tuple[int, int, int]
 ScriptHits = Callable[[Script], tuple[tuple[str, Hit], ...]]
-FolderKey = tuple[str, str]  # (absolute folder, tree format)
+FolderKey = tuple[str, str]  # (folder, relative to the one holding the cache when inside it; tree format)
 # (id, line, down, depends_on, branch_labels, down_line, depends_line, labels_line)
 RevisionFields = tuple[str, int, tuple[str, ...], tuple[str, ...], tuple[str, ...], int, int, int]
 # (status, digest, revision fields or None, hits without their path, ignores)
@@ -58,6 +61,7 @@ class ScriptCache:
     def __init__(self, directory: str | None, script_hits: ScriptHits) -> None:
         version = f"{sys.version_info[0]}{sys.version_info[1]}"
         self.path = os.path.join(directory, f"scripts-py{version}.marshal") if directory else None
+        self._home = os.path.dirname(os.path.abspath(directory)) if directory else None
         self.script_hits = script_hits
         self._folders: dict[FolderKey, dict[str, Record]] = _load(self.path)
         self._scripts: dict[FolderKey, dict[str, tuple[Status, bytes]]] | None = None
@@ -70,8 +74,17 @@ class ScriptCache:
 
     def folder(self, directory: str, kind: str) -> tuple[FolderKey, dict[str, Record]]:
         """A folder read as `kind`: its key, and the records last kept for its files."""
-        key = (os.path.abspath(directory), kind)
+        key = (self._folder_name(directory), kind)
         return key, self._folders.get(key, {})
+
+    def _folder_name(self, directory: str) -> str:
+        """A folder as the records name it: relative to the folder holding the cache (the
+        repository root) when inside it, so that a clone elsewhere with a copy of the cache (a
+        CI runner's new workspace) finds its records; else absolute."""
+        path = os.path.abspath(directory)
+        if self._home is not None and path.startswith(os.path.join(self._home, "")):
+            return os.path.relpath(path, self._home)
+        return path
 
     def keep(self, key: FolderKey, records: dict[str, Record], scripts: dict[str, tuple[Status, bytes]]) -> None:
         """Replace a folder's records with those of this run; `scripts`: the ones read anew."""
@@ -80,17 +93,18 @@ class ScriptCache:
             self._added[key] = scripts
             self._changed = True
 
-    def script(self, key: FolderKey, name: str, status: Status, display: str) -> Script | None:
-        """The script kept for a file with this status, or None."""
+    def script(self, key: FolderKey, name: str, digest: str, display: str) -> Script | None:
+        """The script kept for a file of this content (its git blob id), or None."""
         if self._scripts is None:
             self._scripts = _load(self._scripts_path)
         kept = self._scripts.get(key, {}).get(name)
-        if kept is None or kept[0] != status:
+        if kept is None:
             return None
         try:
-            return decode(marshal.loads(kept[1]), display)
+            script = decode(marshal.loads(kept[1]), display)
         except (EOFError, ValueError, TypeError, IndexError):
             return None
+        return script if script.digest == digest else None
 
     def save(self) -> None:
         """Write the cache atomically when it changed; failures are ignored."""

@@ -25,6 +25,7 @@ from mig_lint.sources.cache import revision_from
 from mig_lint.sources.cache import ScriptCache
 from mig_lint.sources.cache import ScriptList
 from mig_lint.sources.cache import Status
+from mig_lint.sources.files import blob_id
 from mig_lint.sources.files import DISK
 from mig_lint.sources.files import Files
 from mig_lint.sources.paths import display_path
@@ -89,8 +90,8 @@ class Collector:
             status = files.status(path)
             record = old.get(name) if status is not None else None
             recalled = None
-            if record is not None and record[0] == status:
-                recalled = self._recalled(record, key, name, path, display)
+            if record is not None and status is not None and (record[0] == status or _same_content(record, path, files)):
+                recalled = self._recalled(record, key, name, status, path, display)
             steps.append((name, display, status, "read", path) if recalled is None else
                          (name, display, status, "record", recalled))
         self._apply(key, steps, self._read_all(steps, files))
@@ -146,17 +147,20 @@ class Collector:
         kept = tuple(hit_fields(code, hit) for code, hit in hits)
         return (status, digest, revision_fields(revision), kept, script.ignores)
 
-    def _recalled(self, record: Record, key: FolderKey, name: str, path: str, display: str) -> Recalled | None:
-        """What a script's record gives in place of reading it; None when the record is unusable."""
+    def _recalled(
+        self, record: Record, key: FolderKey, name: str, status: Status, path: str, display: str
+    ) -> Recalled | None:
+        """What a script's record gives in place of reading it (the record now with the file's
+        `status`); None when the record is unusable."""
         try:
-            status, digest, fields, kept, ignores = record
+            _, digest, fields, kept, ignores = record
             revision = None if fields is None else revision_from(fields, display)
             hits = [hit_from(hit, display) for hit in kept] if kept else []
             found = tuple((line, frozenset(codes)) for line, codes in ignores) if ignores else ()
         except (TypeError, ValueError):
             return None
-        rebuild = functools.partial(self._rebuild, key, name, status, path, display)
-        return record, rebuild, digest, revision, hits, found
+        rebuild = functools.partial(self._rebuild, key, name, digest, path, display)
+        return (status, digest, fields, kept, ignores), rebuild, digest, revision, hits, found
 
     def _use(self, recalled: Recalled, display: str) -> Record:
         """Add a recalled script; its record."""
@@ -168,15 +172,24 @@ class Collector:
             self._ignores.append((display, found))
         return record
 
-    def _rebuild(self, key: FolderKey, name: str, status: Status, path: str, display: str) -> Script:
+    def _rebuild(self, key: FolderKey, name: str, digest: str, path: str, display: str) -> Script:
         """A recalled script, from the cache's copy or else its file."""
         assert self._cache is not None
-        return self._cache.script(key, name, status, display) or self._read(path, display)
+        return self._cache.script(key, name, digest, display) or self._read(path, display)
 
     def tree_fields(self) -> dict[str, Any]:
         """`scripts`, `digests`, and `script_hits` and `ignores` when they were computed."""
         return {"scripts": ScriptList(self._items), "digests": tuple(self._digests),
                 "script_hits": tuple(self._hits), "ignores": tuple(self._ignores)}
+
+
+def _same_content(record: Record, path: str, files: Files) -> bool:
+    """Whether the file holds the content its record was made from, though its status changed
+    (a fresh clone with a cache restored from another: every mtime and inode is new)."""
+    try:
+        return bool(record[1]) and blob_id(files.read_bytes(path)) == record[1]
+    except (OSError, IndexError):
+        return False
 
 
 def known_scripts(tree: Tree) -> dict[str, Known]:
