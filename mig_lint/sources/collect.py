@@ -90,8 +90,9 @@ class Collector:
             status = files.status(path)
             record = old.get(name) if status is not None else None
             recalled = None
-            if record is not None and status is not None and (record[0] == status or _same_content(record, path, files)):
-                recalled = self._recalled(record, key, name, status, path, display)
+            if record is not None and status is not None:
+                if record[0] == status or _same_content(record, path, files):
+                    recalled = self._recalled(record, key, name, status, path, display)
             steps.append((name, display, status, "read", path) if recalled is None else
                          (name, display, status, "record", recalled))
         self._apply(key, steps, self._read_all(steps, files))
