@@ -84,6 +84,7 @@ def read_graphs(
     """The graph of each tree, read from the working tree (or `files`, never cached)."""
     directory = cache_directory(os.getcwd()) if use_cache and files is DISK else None
     syntax, scripts = SyntaxCache(directory), ScriptCache(directory, script_hits)
+    gc.unfreeze()  # what an earlier call kept (a process that checks again) is the collector's again
     gc.disable()  # thousands of small acyclic records: collections only cost time here
     try:
         with warnings.catch_warnings():  # compiling a script warns of its escapes: not mig-lint's output
@@ -93,6 +94,9 @@ def read_graphs(
                 build_graph(read_tree(spec, project_roots(config), syntax, files, cache=scripts)) for spec in specs
             )
     finally:
+        # What was read lives as long as the run: left to the collector, it would all be walked
+        # by the first collection after this and again at exit (about 60 ms at 10,000 revisions).
+        gc.freeze()
         gc.enable()
     syntax.save()
     scripts.save()
