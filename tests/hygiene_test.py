@@ -1,9 +1,12 @@
 """ML209-ML212 (rules/hygiene.py, rules/placeholder.py) through the real command, and their pure parts."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mig_lint.cli import main
 from mig_lint.rules.hygiene import application
@@ -69,6 +72,17 @@ def test_name_template(template, name, carries):
     names = name_template(template)
     assert names is not None
     assert names.carries(name, "1f4c9a02b7e3") is carries
+
+
+@given(template=st.sampled_from(["%(rev)s_%(slug)s", "%(rev)s-%(slug)s", "%(rev)s%(slug)s", "%(rev)s_%%_%(slug)s",
+                                  "%(rev)s", "x_%(rev)s_%(slug)s"]),
+       revision=st.text("ab01", min_size=1, max_size=3), rest=st.text("ab01_-%\n", max_size=8), first=st.booleans())
+def test_the_quick_reading_of_alembic_templates_agrees_with_the_patterns(template, revision, rest, first):
+    names = name_template(template)
+    assert names is not None
+    name = revision + rest if first else rest
+    by_patterns = dataclasses.replace(names, separator=None)
+    assert names.carries(name, revision) is by_patterns.carries(name, revision)
 
 
 def test_a_template_without_rev_checks_nothing():

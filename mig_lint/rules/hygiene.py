@@ -29,13 +29,21 @@ _ORDER_PREFIX = r"(?:\d+_)?"  # `NNN_<rev>_<slug>.py`: a number that orders the 
 
 @dataclass(frozen=True, **SLOTS)
 class _NameTemplate:
-    """A `file_template` as two patterns: what may stand before `%(rev)s`, and after it."""
+    """A `file_template` as two patterns: what may stand before `%(rev)s`, and after it.
+
+    `separator`: for a template `%(rev)s<separator>%(slug)s` (alembic's own), the text between.
+    """
 
     before: re.Pattern[str]
     after: re.Pattern[str]
+    separator: str | None = None
 
     def carries(self, name: str, revision: str) -> bool:
         """Whether the file name (without `.py`) holds `revision` where the template puts it."""
+        if self.separator is not None and name.startswith(revision) and "\n" not in name:
+            rest = len(name) - len(revision)
+            if rest == 0 or name.startswith(self.separator, len(revision)):
+                return True  # what the patterns say, found without them (a check reads every name)
         at = name.find(revision)
         while at != -1:
             if self.before.fullmatch(name, 0, at) and self.after.fullmatch(name, at + len(revision)):
@@ -62,8 +70,11 @@ def name_template(template: str) -> _NameTemplate | None:
     rev = next((m for m in _TOKEN.finditer(template) if m.group(1) == "rev"), None)
     if rev is None:
         return None
+    at = template.find("%", rev.end())
+    slug = _TOKEN.fullmatch(template, at) if at != -1 else None
+    plain = rev.start() == 0 and slug is not None and slug.group(1) == "slug"
     return _NameTemplate(re.compile(_ORDER_PREFIX + _pattern(template[:rev.start()])),
-                         re.compile(_pattern(template[rev.end():])))
+                         re.compile(_pattern(template[rev.end():])), template[rev.end():at] if plain else None)
 
 
 def _shown_template(template: str, revision: str) -> str:
@@ -95,7 +106,7 @@ def file_name_mismatch(ctx: RuleContext) -> Iterator[Hit]:
         return
     invalid = {hit.path for code, hit in ctx.tree.script_hits if code == "ML206"}  # no place in a name
     for revision in ctx.graph.revisions.values():
-        name = os.path.basename(revision.path)
+        name = revision.path.rpartition(os.sep)[2]
         if not name.endswith(".py") or revision.path in invalid or names.carries(name[:-3], revision.id):
             continue
         expected = _shown_template(template, revision.id)
