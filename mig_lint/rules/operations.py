@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
+from typing import TYPE_CHECKING
 
 from mig_lint import __version__
 from mig_lint.atomic import write_atomically
@@ -27,10 +28,10 @@ from mig_lint.rules.base import rule
 from mig_lint.rules.base import RuleContext
 from mig_lint.rules.gate import new_revisions
 from mig_lint.sources.files import read_text
-from mig_lint.sources.operations import migrate_schema_changes
-from mig_lint.sources.operations import schema_changes
-from mig_lint.sources.operations import SchemaChange
 from mig_lint.sources.syntax import prepare_cache_directory
+
+if TYPE_CHECKING:
+    from mig_lint.sources.operations import SchemaChange
 
 EXPAND, CONTRACT = "expand", "contract"
 _ADDITIONS = frozenset({"create_table", "add_column", "create_index", "create_unique", "create_foreign_key",
@@ -71,6 +72,8 @@ class ChangeStore:
         if key in self.recalled:
             return self.recalled[key]
         if key in self.known:
+            from mig_lint.sources.operations import SchemaChange  # here: opt-in rules, kept off start-up
+
             found = tuple(SchemaChange(k, line, statement, table, column, frozenset(facts), frozenset(dialects),
                                        name) for k, line, statement, table, column, facts, dialects, name
                           in self.known[key])
@@ -104,6 +107,9 @@ def open_store(directory: str | None) -> ChangeStore:
 
 
 def _read_changes(path: str, format_: str, version_table: str) -> tuple[SchemaChange, ...]:
+    from mig_lint.sources.operations import migrate_schema_changes
+    from mig_lint.sources.operations import schema_changes
+
     text = read_text(path)
     if not isinstance(text, str):
         return ()
