@@ -137,19 +137,24 @@ def test_unusable_script_cache_is_ignored(in_tmp, capsys, content):
     assert _check_json(capsys) == cold
 
 
-def test_broken_record_is_read_again(in_tmp, monkeypatch, capsys):
+def _rewrite_records(change):
+    """Replace every record of the cache by `change(record)`."""
     from mig_lint.sources.cache import _FORMAT
 
-    write_tree(in_tmp, SCRIPTS)
-    cold = _check_json(capsys)
     records_path = _cache_files()[0]
     with open(records_path, "rb") as f:
         _format, folders = marshal.loads(f.read())
     for records in folders.values():
         for name, record in records.items():
-            records[name] = (record[0], "too short")
+            records[name] = change(record)
     with open(records_path, "wb") as f:
         f.write(marshal.dumps((_FORMAT, folders)))
+
+
+def test_broken_record_is_read_again(in_tmp, monkeypatch, capsys):
+    write_tree(in_tmp, SCRIPTS)
+    cold = _check_json(capsys)
+    _rewrite_records(lambda record: (record[0], "too short"))
     reads = _reads(monkeypatch)
     assert _check_json(capsys) == cold
     assert reads == ["a.py", "b.py", "c.py", "d.py"]
@@ -211,20 +216,10 @@ def test_a_clone_elsewhere_with_the_cache_restored_reads_no_script_again(tmp_pat
 @pytest.mark.parametrize("record", ["same", "no-digest", "short", "fifo"])
 def test_a_record_of_a_file_whose_status_changed_stands_only_on_the_same_content(in_tmp, monkeypatch, capsys,
                                                                                   record):
-    from mig_lint.sources.cache import _FORMAT
-
     write_tree(in_tmp, SCRIPTS)
     cold = _check_json(capsys)
-    records_path = _cache_files()[0]
-    with open(records_path, "rb") as f:
-        _format, folders = marshal.loads(f.read())
-    for records in folders.values():
-        for name, kept in records.items():
-            moved = ((0, 0, 0), *kept[1:])
-            records[name] = {"same": moved, "no-digest": ((0, 0, 0), "", *kept[2:]), "short": ((0, 0, 0),),
-                             "fifo": moved}[record]
-    with open(records_path, "wb") as f:
-        f.write(marshal.dumps((_FORMAT, folders)))
+    _rewrite_records(lambda kept: {"no-digest": ((0, 0, 0), "", *kept[2:]), "short": ((0, 0, 0),)}.get(
+        record, ((0, 0, 0), *kept[1:])))  # same, fifo: only the status moved
     if record == "fifo":  # not read to be hashed: read as a script, it is ML201
         os.remove(in_tmp / "db/versions/c.py")
         os.mkfifo(in_tmp / "db/versions/c.py")
