@@ -41,8 +41,7 @@ class _NameTemplate:
     def carries(self, name: str, revision: str) -> bool:
         """Whether the file name (without `.py`) holds `revision` where the template puts it."""
         if self.separator is not None and name.startswith(revision) and "\n" not in name:
-            rest = len(name) - len(revision)
-            if rest == 0 or name.startswith(self.separator, len(revision)):
+            if len(name) == len(revision) or name.startswith(self.separator, len(revision)):
                 return True  # what the patterns say, found without them (a check reads every name)
         at = name.find(revision)
         while at != -1:

@@ -6,12 +6,12 @@ changes by one or two between runs. Each script read is kept in
 file, as ruff and mypy key theirs. A file whose status changed is read and hashed: when
 its git blob id is still the record's (a fresh clone with the cache restored from an
 earlier one, where every mtime and inode is new), the record stands, with the new status;
-else the script is parsed again. A record
-holds what `check` needs without rebuilding the script: the revision it declares, the
-hits of the per-script rules and its inline ignores. The script itself is kept
-marshalled and rebuilt only when something asks for it (ML311, the gate's base branch). Scripts whose
-header was resolved through another module are never kept (that module may change
-alone). A file that cannot be read, written or decoded is ignored.
+else the script is parsed again. A record holds what `check` needs without rebuilding the
+script: the revision it declares, the hits of the per-script rules and its inline
+ignores. The script itself is kept marshalled and rebuilt only when something asks for it
+(ML311, the gate's base branch), if its blob id is the record's. Scripts whose header was
+resolved through another module are never kept (that module may change alone). A file
+that cannot be read, written or decoded is ignored.
 """
 from __future__ import annotations
 
