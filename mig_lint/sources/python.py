@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Iterator
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Optional
 
 from mig_lint.model import Assignment
@@ -80,8 +79,7 @@ def read_script(
     text, judged = source
     if not text.strip(_BLANKS):
         return Script(display, name, problem=Problem("empty", "is empty"), digest=digest)
-    script = parse_script(text, display, path, roots, functions_needed, syntax, judged, code_needed)
-    return replace(script, digest=digest)
+    return parse_script(text, display, path, roots, functions_needed, syntax, judged, code_needed, digest)
 
 
 def _source(data: bytes) -> tuple[str, Judged] | Problem:
@@ -148,8 +146,9 @@ def parse_script(
     syntax: SyntaxCache | None = None,
     judged: Judged = None,
     code_needed: bool = True,
+    digest: str = "",
 ) -> Script:
-    """Parse the text of a script (see module docstring for the two paths).
+    """Parse the text of a script (see module docstring for the two paths); `digest`: its blob id.
 
     `functions` is filled only when asked for (migrate scripts), which takes the full
     parser; the other scripts (alembic's) have their imports and connection uses read
@@ -166,7 +165,8 @@ def parse_script(
         parsed = _ast_read(text, path, roots)
         if isinstance(parsed, Problem):
             if judged is None or judged[0] is not None:
-                return Script(display, name, problem=judged[0] if judged else parsed, ignores=inline_ignores(text))
+                return Script(display, name, problem=judged[0] if judged else parsed, ignores=inline_ignores(text),
+                              digest=digest)
             parsed = ((), frozenset(), False)  # pragma: no cover (CPython compiled what ast refuses)
         assignments, functions, looked_elsewhere = parsed
     problem = judged[0] if judged is not None else (syntax or SyntaxCache()).check(text)
@@ -183,6 +183,7 @@ def parse_script(
         reads_other_files=looked_elsewhere,
         imports=module_imports(text) if reads_code else (),
         live_uses=live_uses(text) if reads_code else (),
+        digest=digest,
     )
 
 
