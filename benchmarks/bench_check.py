@@ -63,7 +63,7 @@ COMPILE_ALL = (
     "for root, dirs, files in os.walk(os.path.join(sys.argv[1], 'versions')):\n"
     "    dirs[:] = [d for d in dirs if d != '__pycache__']\n"
     "    paths += [os.path.join(root, n) for n in files if n.endswith('.py')]\n"
-    "cores = len(os.sched_getaffinity(0))\n"
+    "cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1\n"
     "share, pids = 0, []\n"
     "for k in range(1, cores):\n"
     "    pid = os.fork()\n"
