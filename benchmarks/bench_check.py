@@ -81,6 +81,11 @@ COMPILE_ALL = (
 )
 
 
+# The cold table's two rows: (shown in the table, in a target, suffix of the mig-lint columns).
+CACHE_ROWS = (("none", "no cache", ""), ("restored (CI cache)", "the CI cache restored", " CI cache"))
+ALEMBIC_RUNS = (("1st", "alembic"), ("2nd", "alembic 2nd"))  # (run, column)
+
+
 class CommandFailed(Exception):
     pass
 
@@ -266,7 +271,7 @@ def _cold_table(results: dict[int, dict[str, float]]) -> list[str]:
     ]
     for size, med in results.items():
         first, second, floor = med.get("alembic"), med.get("alembic 2nd"), med.get("floor")
-        for cache, suffix in (("none", ""), ("restored (CI cache)", " CI cache")):
+        for cache, _, suffix in CACHE_ROWS:
             mig, base = med.get("mig-lint" + suffix), med.get("mig-lint --base" + suffix)
             lines.append(
                 f"| {size:,} | {cache} | {_fmt(mig, '.3f')} | {_fmt(base, '.3f')} | {_fmt(first, '.3f')} "
@@ -300,16 +305,16 @@ def evaluate_targets(results: dict[int, dict[str, float]], cold: bool = False) -
 def _cold_targets(results: dict[int, dict[str, float]]) -> list[tuple[str, str, bool | None]]:
     r10k = results.get(10000, {})
     targets: list[tuple[str, str, bool | None]] = []
-    for cache, suffix in (("no cache", ""), ("the CI cache restored", " CI cache")):
+    for _, cache, suffix in CACHE_ROWS:
         check, base = r10k.get("mig-lint" + suffix), r10k.get("mig-lint --base" + suffix)
-        for run, column in (("1st", "alembic"), ("2nd", "alembic 2nd")):
+        for run, column in ALEMBIC_RUNS:
             speedup = _ratio(r10k.get(column), check)
             targets.append((f"10,000, fresh clone, {cache}: alembic heads ({run} run) / check >= 5",
                             _fmt(speedup, ".1f", "x"), None if speedup is None else speedup >= 5))
         gate = _ratio(base, check)
         targets.append((f"10,000, fresh clone, {cache}: check --base / check <= 1.5", _fmt(gate, ".2f", "x"),
                         None if gate is None else gate <= 1.5))
-    for run, column in (("1st", "alembic"), ("2nd", "alembic 2nd")):
+    for run, column in ALEMBIC_RUNS:
         bound = _ratio(r10k.get(column), r10k.get("compile floor"))
         targets.append((f"bound, not a target: alembic heads ({run} run) / compile floor, the most that any "
                         "check compiling every script can reach on this machine", _fmt(bound, ".1f", "x"), None))

@@ -42,7 +42,7 @@ class _NameTemplate:
         """Whether the file name (without `.py`) holds `revision` where the template puts it."""
         if self.separator is not None and name.startswith(revision) and "\n" not in name:
             if len(name) == len(revision) or name.startswith(self.separator, len(revision)):
-                return True  # what the patterns say, found without them (a check reads every name)
+                return True  # what the patterns say (their `.*` stops at a newline), found without them
         at = name.find(revision)
         while at != -1:
             if self.before.fullmatch(name, 0, at) and self.after.fullmatch(name, at + len(revision)):
